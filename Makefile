@@ -1,0 +1,104 @@
+# sluice - one GNU Makefile (see README.md). Objects and binaries go to $(B).
+
+B	?= build
+CC	?= cc
+PKGS	 = libconfig oniguruma
+CFLAGS_BASE = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+	-Wsign-compare -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -I. -g
+OPT	?= -O2
+CFLAGS	?=
+CFLAGS	+= $(CFLAGS_BASE) $(OPT) $(SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm
+LDFLAGS	+= $(SAN)
+
+ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+COMMON_SRC = $(sort $(wildcard common/*.c))
+SHM_SRC    = $(sort $(filter-out shm/stat_main.c,$(wildcard shm/*.c)))
+MASTER_SRC = $(sort $(wildcard master/*.c))
+WORKER_SRC = $(sort $(wildcard worker/*.c))
+LIB_SRC    = $(COMMON_SRC) $(SHM_SRC) $(filter-out master/main.c,$(MASTER_SRC)) $(WORKER_SRC)
+LIB_OBJ    = $(LIB_SRC:%.c=$(B)/obj/%.o)
+UNIT_SRC   = $(sort $(wildcard tests/unit/*/test_*.c))
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOLS_SRC  = $(sort $(wildcard tests/tools/*.c))
+TOOLS_BIN  = $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%)
+
+# Debian packages: what building needs, and what testing adds.
+DEB_BUILD = gcc make pkg-config libev-dev libconfig-dev libonig-dev
+DEB_TEST  = libcriterion-dev curl python3 python3-pytest procps
+
+.PHONY: all run test unit integration asan-test deps deps-test clean check-deps check-headers
+
+all: $(B)/sluice $(TOOLS_BIN)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/sluice: $(B)/obj/master/main.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcriterion
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# Installs only the Debian packages that are missing (needs root and apt-get).
+define install_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_BUILD))
+
+deps-test:
+	$(call install_missing,$(DEB_BUILD) $(DEB_TEST))
+
+# Starts sluice in the foreground in front of two demo backends; Ctrl-C stops all three.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/run-demo.sh $(B)/sluice etc/sluice.conf
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 1; done
+
+integration: all
+	SLUICE_BIN=$(abspath $(B)/sluice) SLUICE_TOOLS=$(abspath $(B)/tools) \
+		python3 -m pytest -q -x tests/integration
+
+# The README's test command: installs what is missing, then unit and
+# integration tests, then the same suite under ASan+UBSan.
+test: deps-test
+	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory asan-test
+
+asan-test:
+	@$(MAKE) --no-print-directory B=build/asan OPT=-O1 SAN="$(ASAN_FLAGS)" unit integration \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+
+# Includes only point down: common <- shm <- {master, worker}.
+check-deps:
+	@! grep -n '#include "\(shm\|master\|worker\)/' common/*.[ch] || { echo "common/ includes upward"; exit 1; }
+	@! grep -n '#include "\(master\|worker\)/' shm/*.[ch] || { echo "shm/ includes upward"; exit 1; }
+	@! grep -n '#include "master/' worker/*.[ch] || { echo "worker/ includes master/"; exit 1; }
+	@echo "check-deps: OK"
+
+check-headers:
+	@set -e; for h in common/*.h shm/*.h master/*.h worker/*.h; do \
+		[ -f "$$h" ] || continue; \
+		echo "#include \"$$h\"" | $(CC) $(CFLAGS) -x c -fsyntax-only -; done; echo "check-headers: OK"
+
+clean:
+	rm -rf build

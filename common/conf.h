@@ -1,0 +1,152 @@
+/*
+ * Plain-data configuration, as loaded from the libconfig file by conf_load.c.
+ * Immutable once loaded; the master builds it before fork and every worker
+ * reads its own copy. Durations are seconds (double), as ev_tstamp.
+ */
+#ifndef SLUICE_CONF_H
+#define SLUICE_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONF_NAME_MAX	64	/* source names, header names */
+#define CONF_STR_MAX	512	/* paths, header values, regexes, hosts */
+#define CONF_LIST_MAX	256	/* max listeners/sources/routes/rules per list */
+
+enum log_level {
+	LOG_L_ERROR = 0,
+	LOG_L_WARN,
+	LOG_L_INFO,
+	LOG_L_DEBUG,
+	LOG_L__COUNT
+};
+
+enum balancer {
+	LB_ROUND_ROBIN = 0,
+	LB_LEAST_CONN,
+	LB_IP_HASH,
+	LB_FAILOVER,
+	LB__COUNT
+};
+
+/* A resolved socket address; text keeps what the operator wrote. */
+struct addr_conf {
+	struct sockaddr_storage	ss;	/* AF_INET, AF_INET6 or AF_UNIX */
+	socklen_t		len;
+	char			text[CONF_STR_MAX];
+	char			hostport[CONF_STR_MAX];	/* "host:port" as written, for Host when !preserve_host */
+};
+
+struct listener_conf {
+	struct addr_conf addr;
+	bool		 proxy_protocol;	/* accept PROXY v1/v2 header */
+	int		 line;
+};
+
+struct source_conf {
+	char		 name[CONF_NAME_MAX];	/* unique; also the shm key */
+	struct addr_conf addr;
+	uint32_t	 weight;		/* 1..256, default 1 */
+	uint32_t	 max_fails;		/* default 1; 0 = never marked down passively */
+	double		 fail_timeout;		/* seconds, default 10 */
+	bool		 backup;
+	int		 line;
+};
+
+struct header_conf {
+	char	name[CONF_NAME_MAX];
+	char	value[CONF_STR_MAX];
+	int	line;
+};
+
+struct rewrite_conf {
+	char	regex[CONF_STR_MAX];
+	char	replace[CONF_STR_MAX];
+	int	line;
+};
+
+struct cidr_conf {
+	int	 family;		/* AF_INET or AF_INET6 */
+	uint8_t	 addr[16];		/* network, in network byte order */
+	uint8_t	 prefix;		/* 0..32 or 0..128 */
+};
+
+struct rules_conf {
+	struct rewrite_conf	*rewrite;	/* request: URL rewrite; response: rewrite_location */
+	uint32_t		 nrewrite;
+	struct header_conf	*add;		/* header_add */
+	uint32_t		 nadd;
+	char			(*hide)[CONF_NAME_MAX];	/* header_hide */
+	uint32_t		 nhide;
+};
+
+struct route_conf {
+	char		 host[CONF_STR_MAX];	/* exact, "*.example.com" or "*"; default "*" */
+	char		 path[CONF_STR_MAX];	/* prefix, default "/" (unless path_regex) */
+	char		 path_regex[CONF_STR_MAX];	/* "" if none; path and path_regex exclusive */
+	uint32_t	*sources;		/* indices into conf.sources */
+	uint32_t	 nsources;		/* >= 1 */
+	enum balancer	 balancer;		/* default LB_ROUND_ROBIN */
+	uint32_t	 reuse_max;		/* 0..4096, default 16 */
+	uint32_t	 reuse_requests;	/* 1..1000000, default 1000 */
+	uint32_t	 retries;		/* 0..16, default 1 */
+	bool		 preserve_host;		/* default true */
+	bool		 x_forwarded_for;	/* default true */
+	struct cidr_conf *trusted;		/* trusted_proxies */
+	uint32_t	 ntrusted;
+	struct rules_conf request;
+	struct rules_conf response;
+	int		 line;
+};
+
+struct limits_conf {
+	uint32_t	max_connections;	/* per worker, 1..1000000, default 10000 */
+	uint32_t	max_request_line;	/* 64..1048576, default 8192 */
+	uint32_t	max_header_size;	/* 256..1048576, default 16384 */
+	uint32_t	max_headers;		/* 1..1000, default 100 */
+};
+
+struct timeouts_conf {
+	double	client_header;		/* default 10 */
+	double	client_keepalive;	/* default 60 */
+	double	backend_connect;	/* default 3 */
+	double	backend_response;	/* default 60 */
+	double	backend_idle;		/* default 30 */
+	double	graceful;		/* default 30 */
+};
+
+struct health_conf {
+	bool		enabled;		/* the health group is present */
+	char		path[CONF_STR_MAX];	/* default "/health" */
+	double		interval;		/* default 2 */
+	double		timeout;		/* default 1 */
+	uint32_t	rise;			/* default 2 */
+	uint32_t	fall;			/* default 3 */
+};
+
+struct log_conf {
+	char		error[CONF_STR_MAX];	/* "stderr" (default) or a path */
+	enum log_level	level;			/* default LOG_L_INFO */
+	char		access[CONF_STR_MAX];	/* "off" (default) or a path */
+};
+
+struct conf {
+	char			 file[CONF_STR_MAX];	/* path it was loaded from */
+	uint32_t		 workers;	/* resolved: "auto" = online CPUs; 1..256 */
+	char			 pid_file[CONF_STR_MAX];	/* default "/tmp/sluice.pid" */
+	char			 shm[CONF_NAME_MAX];	/* default "/sluice" */
+	char			 user[CONF_NAME_MAX];	/* "" if not set */
+	struct log_conf		 log;
+	struct limits_conf	 limits;
+	struct timeouts_conf	 timeouts;
+	struct health_conf	 health;
+	struct listener_conf	*listeners;
+	uint32_t		 nlisteners;	/* >= 1 */
+	struct source_conf	*sources;
+	uint32_t		 nsources;	/* >= 1 */
+	struct route_conf	*routes;
+	uint32_t		 nroutes;	/* >= 1 */
+};
+
+#endif

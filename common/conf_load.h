@@ -1,0 +1,45 @@
+/*
+ * Loads and validates a libconfig file into a struct conf.
+ * Only conf_load.c includes libconfig.h.
+ */
+#ifndef SLUICE_CONF_LOAD_H
+#define SLUICE_CONF_LOAD_H
+
+#include <stdio.h>
+
+#include "conf.h"
+
+/* One error: where it is and what was expected. */
+struct conf_err {
+	char	file[512];
+	int	line;		/* 0 if the error has no line (file unreadable) */
+	char	msg[256];	/* e.g. "workers: expected \"auto\" or an integer 1..256" */
+};
+
+struct conf_errs {
+	struct conf_err	err[32];
+	unsigned	n;		/* errors stored (at most 32) */
+	unsigned	total;		/* errors found, may exceed n */
+};
+
+/*
+ * Loads path. On success returns a heap conf (free with conf_free()) and
+ * errs->n == 0. On any error returns NULL and fills errs with every error
+ * found (syntax errors stop at the first one, as libconfig does). Addresses
+ * are resolved here (getaddrinfo), "auto" workers becomes the CPU count.
+ */
+struct conf	*conf_load(const char *path, struct conf_errs *errs);
+
+/* Frees a conf from conf_load(); accepts NULL. */
+void		 conf_free(struct conf *c);
+
+/* Prints each error as "FILE:LINE: MSG" on one line. */
+void		 conf_errs_print(const struct conf_errs *errs, FILE *out);
+
+/*
+ * Parses "1.2.3.4:80", "[::1]:80", "host:80" (resolved, first result) or
+ * "unix:/path" into a. Returns 0, or -1 with a static reason in *why.
+ */
+int		 conf_parse_addr(const char *text, struct addr_conf *a, const char **why);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * The one thing that crosses fork from master to worker (Varnish's heritage).
+ */
+#ifndef SLUICE_HANDOFF_H
+#define SLUICE_HANDOFF_H
+
+#include <stdint.h>
+
+struct conf;
+
+#define HANDOFF_MAX_LISTEN	256
+
+struct handoff {
+	const struct conf	*conf;		/* the generation this worker serves */
+	int			 listen_fd[HANDOFF_MAX_LISTEN];	/* parallel to conf->listeners */
+	uint32_t		 nlisten;
+	uint32_t		 worker_idx;	/* 0..workers-1, stable across respawns */
+	uint32_t		 generation;	/* config generation, 1 at start */
+};
+
+#endif

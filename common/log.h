@@ -1,0 +1,27 @@
+/*
+ * Error log after OpenBSD log.c: one line per message, written with a single
+ * write(2) so lines from several processes never interleave.
+ */
+#ifndef SLUICE_LOG_H
+#define SLUICE_LOG_H
+
+#include "conf.h"
+
+/* Opens dest ("stderr" or a path, appended) at level; returns 0 or -1 + errno. */
+int	log_open(const char *dest, enum log_level level);
+/* Sets the role shown on each line ("master", "worker 0", ...): a static string. */
+void	log_role(const char *role);
+/* Reopens the log file (SIGUSR1); keeps the old one on failure. */
+int	log_reopen(void);
+int	log_level_enabled(enum log_level level);
+
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));	/* + strerror(errno) */
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Logs and exits 1: for master start-up only. fatal() appends strerror(errno). */
+_Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

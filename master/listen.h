@@ -1,0 +1,18 @@
+/*
+ * Listening sockets, bound by the master before any worker exists.
+ */
+#ifndef SLUICE_LISTEN_H
+#define SLUICE_LISTEN_H
+
+#include <stddef.h>
+
+struct listener_conf;
+
+/*
+ * Creates, binds and listens on l's address (non-blocking, SO_REUSEADDR,
+ * IPV6_V6ONLY for IPv6, TCP_DEFER_ACCEPT). Returns the fd, or -1 with a
+ * one-line reason in err naming the address.
+ */
+int	listen_open(const struct listener_conf *l, char *err, size_t errlen);
+
+#endif

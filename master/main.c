@@ -1,0 +1,210 @@
+/*
+ * sluice master: command line, configuration, listeners, pid file, then
+ * supervision of the workers (spawn.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/conf.h"
+#include "common/conf_load.h"
+#include "common/handoff.h"
+#include "common/log.h"
+#include "master/listen.h"
+#include "master/spawn.h"
+
+#define DEFAULT_CONF	"/etc/sluice/sluice.conf"
+
+static void	usage(void);
+static int	send_signal(const struct conf *c, const char *name);
+static int	write_pidfile(const char *path);
+static void	daemonize(void);
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: sluice [-c FILE] [-t] [-f] [-s reload|quit|stop|reopen]\n"
+	    "  -c FILE  configuration file (default " DEFAULT_CONF ")\n"
+	    "  -t       test the configuration and exit\n"
+	    "  -f       stay in the foreground\n"
+	    "  -s SIG   send a signal to the running master (pid from pid_file)\n");
+	exit(1);
+}
+
+static int
+send_signal(const struct conf *c, const char *name)
+{
+	static const struct { const char *name; int sig; } sigs[] = {
+		{ "reload", SIGHUP }, { "quit", SIGQUIT }, { "stop", SIGTERM },
+		{ "reopen", SIGUSR1 }, { "upgrade", SIGUSR2 },
+	};
+	char buf[32];
+	size_t i;
+	ssize_t n;
+	long pid;
+	int fd;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (strcmp(name, sigs[i].name) == 0)
+			break;
+	if (i == sizeof(sigs) / sizeof(sigs[0])) {
+		fprintf(stderr, "sluice: -s: expected reload, quit, stop or reopen, got \"%s\"\n", name);
+		return 1;
+	}
+	fd = open(c->pid_file, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		fprintf(stderr, "sluice: cannot read pid file %s: %s\n", c->pid_file, strerror(errno));
+		return 1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 1) {
+		fprintf(stderr, "sluice: pid file %s holds no valid pid\n", c->pid_file);
+		return 1;
+	}
+	if (kill((pid_t)pid, sigs[i].sig) == -1) {
+		fprintf(stderr, "sluice: cannot signal pid %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int
+write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return -1;
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static void
+daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid == -1)
+		fatal("%s: fork", __func__);
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	fd = open("/dev/null", O_RDWR);
+	if (fd != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *file = DEFAULT_CONF, *sig = NULL;
+	struct conf_errs errs;
+	struct conf *c;
+	char err[768];
+	int test = 0, fg = 0, ch, rc;
+	int fds[HANDOFF_MAX_LISTEN];
+	sigset_t set;
+	uint32_t i;
+
+	while ((ch = getopt(argc, argv, "c:tfs:h")) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'f':
+			fg = 1;
+			break;
+		case 's':
+			sig = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	memset(&errs, 0, sizeof(errs));
+	c = conf_load(file, &errs);
+	if (c == NULL) {
+		conf_errs_print(&errs, stderr);
+		if (test)
+			fprintf(stderr, "sluice: configuration %s is invalid\n", file);
+		return 1;
+	}
+	if (test) {
+		printf("sluice: configuration %s: configuration OK\n", file);
+		conf_free(c);
+		return 0;
+	}
+	if (sig != NULL) {
+		rc = send_signal(c, sig);
+		conf_free(c);
+		return rc;
+	}
+	if (c->nlisteners > HANDOFF_MAX_LISTEN)
+		fatalx("at most %d listeners", HANDOFF_MAX_LISTEN);
+	if (log_open(c->log.error, c->log.level) == -1) {
+		fprintf(stderr, "sluice: cannot open error log %s: %s\n", c->log.error, strerror(errno));
+		return 1;
+	}
+	log_role("master");
+	/* Signals wait in the mask until the supervision loop takes them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < c->nlisteners; i++) {
+		fds[i] = listen_open(&c->listeners[i], err, sizeof(err));
+		if (fds[i] == -1) {
+			log_error("%s", err);
+			if (log_open(NULL, c->log.level) == 0 && strcmp(c->log.error, "stderr") != 0)
+				fprintf(stderr, "sluice: %s\n", err);
+			return 1;
+		}
+	}
+	if (!fg)
+		daemonize();
+	if (write_pidfile(c->pid_file) == -1) {
+		log_warn("cannot write pid file %s", c->pid_file);
+		return 1;
+	}
+	rc = spawn_run(c, fds, c->nlisteners);
+	unlink(c->pid_file);
+	for (i = 0; i < c->nlisteners; i++) {
+		if (c->listeners[i].addr.ss.ss_family == AF_UNIX)
+			unlink(c->listeners[i].addr.text + 5);
+		close(fds[i]);
+	}
+	conf_free(c);
+	return rc;
+}

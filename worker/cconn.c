@@ -1,0 +1,1308 @@
+/*
+ * The proxy path of one client connection: read and parse a request head,
+ * pick a route and a source, take a pooled backend connection or connect,
+ * send the rewritten head with writev, stream the body both ways with
+ * back-pressure, and park the backend connection again when it is reusable.
+ *
+ * I/O is speculative (HAProxy style): a side is read or written while its
+ * ready bit is set, and a watcher is armed only after EAGAIN, so a request
+ * that fits in one read costs no epoll_ctl at all.
+ */
+#include "worker/cconn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/conf.h"
+#include "common/http1.h"
+#include "common/io.h"
+#include "common/log.h"
+#include "worker/lb_rr.h"
+#include "worker/route.h"
+#include "worker/uconn.h"
+#include "worker/upool.h"
+#include "worker/worker.h"
+
+enum step { STEP_AGAIN = 0, STEP_NEXT, STEP_DONE };
+
+enum body_mode { BODY_NONE = 0, BODY_CLEN, BODY_CHUNKED, BODY_DECHUNK, BODY_CLOSE };
+
+enum rq_state { RQ_HEAD = 0, RQ_BODY, RQ_DONE, RQ_ABORT };
+
+enum rs_state { RS_HEAD = 0, RS_BODY, RS_DONE };
+
+enum tmo_phase { TP_NONE = 0, TP_KEEPALIVE, TP_HEADER, TP_CONNECT, TP_BACKEND, TP_SEND };
+
+#define BUDGET		32	/* passes per wakeup before yielding to other connections */
+#define EXTRA_IOV	40	/* iovecs beyond the header lines: request line, added headers */
+
+/*
+ * One request/response exchange. Allocated from a free list when a request
+ * head starts, returned when the response is complete; owned by its cconn.
+ */
+struct exch {
+	struct http1_req	 req;		/* views into c->in, valid while views_ok */
+	struct http1_resp	 resp;		/* views into rb, valid until rb is consumed */
+	struct route_rt		*route;		/* borrowed */
+	struct uconn		*up;		/* owned while in use */
+	struct iobuf		 rb;		/* backend bytes */
+	int			 ri;		/* index of the source in the route */
+	uint64_t		 tried;		/* route sources tried (bit per index) */
+	uint32_t		 attempts;	/* sources tried, for `retries` */
+	int			 connecting;
+	int			 reused;	/* up came from the pool */
+	int			 views_ok;	/* req views and the whole request still in c->in */
+	int			 meth;
+	int			 minor;
+	int			 cli_close;	/* close the client after this response */
+	int			 up_close;	/* the backend asked to close */
+	int			 sent_client;	/* bytes of the response reached the client */
+	int			 status;
+	/* client -> backend */
+	enum rq_state		 rq;
+	enum body_mode		 rq_mode;
+	uint64_t		 rq_left;
+	struct http1_chunked	 rq_ck;
+	uint32_t		 rq_scan;	/* bytes of c->in that belong to this request */
+	uint32_t		 rq_fwd;	/* of which written to the backend */
+	struct iovec		*qiov, *qcur;
+	int			 qleft;
+	/* backend -> client */
+	enum rs_state		 rs;
+	enum body_mode		 rs_mode;
+	int			 rs_complete;
+	uint64_t		 rs_left;
+	struct http1_chunked	 rs_ck;
+	uint32_t		 rs_consume;	/* rb bytes to drop once siov is written */
+	struct iovec		*siov, *scur;
+	int			 sleft;
+	uint32_t		 maxh;
+	struct http1_header	*hdrs, *rhdrs;
+	char			 scratch[640];	/* our own responses and short header lines */
+	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+EXTRA_IOV], siov[maxh+EXTRA_IOV] */
+};
+
+static void	io_cb(struct ev_loop *loop, ev_io *io, int revents);
+static void	up_cb(struct ev_loop *loop, ev_io *io, int revents);
+static void	tmo_cb(struct ev_loop *loop, ev_timer *t, int revents);
+static void	run(struct cconn *c);
+static void	close_conn(struct cconn *c, const char *why);
+static void	watch(struct ev_loop *loop, ev_io *io, int *cur, int events);
+static void	set_timer(struct cconn *c, int phase);
+static struct exch *exch_new(struct cconn *c);
+static void	exch_free(struct cconn *c, int reuse_up);
+static enum step step_read_head(struct cconn *c);
+static enum step start_request(struct cconn *c);
+static enum step pick_source(struct cconn *c);
+static int	build_request(struct cconn *c);
+static int	scan_req_body(struct exch *x, const char *p, uint32_t avail);
+static enum step step_exch(struct cconn *c);
+static enum step fwd_request(struct cconn *c);
+static enum step relay_response(struct cconn *c);
+static enum step resp_head(struct cconn *c);
+static void	build_response(struct cconn *c);
+static enum step backend_failed(struct cconn *c, int err, const char *what);
+static enum step finish(struct cconn *c);
+static enum step error_response(struct cconn *c, int status, int close_after);
+static enum step step_errresp(struct cconn *c);
+static int	conn_names(const struct http1_header *h, uint32_t n, struct http1_str name);
+static int	hop_by_hop(struct http1_str name);
+static int	peer_trusted(const struct cconn *c, const struct route_conf *rc);
+static int	idempotent(int meth);
+
+size_t
+cconn_exch_size(uint32_t maxh)
+{
+	return sizeof(struct exch) + 2 * (size_t)maxh * sizeof(struct http1_header) +
+	    (3 * (size_t)maxh + 2 * EXTRA_IOV) * sizeof(struct iovec);
+}
+
+int
+cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss)
+{
+	struct cconn *c = freelist_get(&w->fl_cconn);
+	int n;
+
+	if (c == NULL)
+		return -1;
+	*c = (struct cconn){ .magic = CCONN_MAGIC, .w = w, .fd = fd, .id = ++w->next_id };
+	c->peer_ss = *ss;
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, c->peer,
+		    sizeof(c->peer));
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, c->peer,
+		    sizeof(c->peer));
+	else
+		snprintf(c->peer, sizeof(c->peer), "unix");
+	c->peer_len = (uint8_t)strlen(c->peer);
+	n = snprintf(c->peer_xff, sizeof(c->peer_xff), "%s\r\n", c->peer);
+	(void)n;
+	ev_io_init(&c->io, io_cb, fd, 0);
+	ev_init(&c->tmo, tmo_cb);
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	/* Speculative first read: the request often arrives with the handshake. */
+	c->ready = RDY_CR | RDY_CW;
+	c->state = CC_IDLE;
+	run(c);
+	return 0;
+}
+
+void
+cconn_drain(struct cconn *c)
+{
+	if (c->state == CC_IDLE && c->in.data == 0)
+		close_conn(c, "draining");
+	else if (c->x != NULL)
+		c->x->cli_close = 1;
+}
+
+static void
+watch(struct ev_loop *loop, ev_io *io, int *cur, int events)
+{
+	if (*cur == events)
+		return;
+	if (*cur != 0)
+		ev_io_stop(loop, io);
+	ev_io_set(io, io->fd, events);
+	if (events != 0)
+		ev_io_start(loop, io);
+	*cur = events;
+}
+
+static void
+set_timer(struct cconn *c, int phase)
+{
+	const struct timeouts_conf *t = &c->w->conf->timeouts;
+	ev_tstamp d = 0;
+
+	if (phase == c->tmo_phase) {
+		/* Backend and send phases are idle timeouts: progress restarts them. */
+		if (phase == TP_BACKEND || phase == TP_SEND)
+			ev_timer_again(c->w->loop, &c->tmo);
+		return;
+	}
+	c->tmo_phase = phase;
+	switch (phase) {
+	case TP_KEEPALIVE:
+		d = t->client_keepalive;
+		break;
+	case TP_HEADER:
+		d = t->client_header;
+		break;
+	case TP_CONNECT:
+		d = t->backend_connect;
+		break;
+	case TP_BACKEND:
+	case TP_SEND:
+		d = t->backend_response;
+		break;
+	default:
+		ev_timer_stop(c->w->loop, &c->tmo);
+		return;
+	}
+	c->tmo.repeat = d;
+	ev_timer_again(c->w->loop, &c->tmo);
+}
+
+static void
+io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct cconn *c = (struct cconn *)((char *)io - offsetof(struct cconn, io));
+
+	(void)loop;
+	if (c->magic != CCONN_MAGIC)
+		return;
+	if (revents & EV_READ)
+		c->ready |= RDY_CR;
+	if (revents & EV_WRITE)
+		c->ready |= RDY_CW;
+	run(c);
+}
+
+static void
+up_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct uconn *u = (struct uconn *)((char *)io - offsetof(struct uconn, io));
+	struct cconn *c;
+
+	(void)loop;
+	if (u->magic != UCONN_MAGIC || u->owner == NULL)
+		return;
+	c = u->owner;
+	if (c->magic != CCONN_MAGIC)
+		return;
+	if (revents & EV_READ)
+		c->ready |= RDY_UR;
+	if (revents & EV_WRITE)
+		c->ready |= RDY_UW;
+	run(c);
+}
+
+static void
+tmo_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct cconn *c = (struct cconn *)((char *)t - offsetof(struct cconn, tmo));
+	struct exch *x = c->x;
+	enum step r = STEP_DONE;
+
+	(void)loop;
+	(void)revents;
+	if (c->magic != CCONN_MAGIC)
+		return;
+	ev_timer_stop(c->w->loop, &c->tmo);
+	c->tmo_phase = TP_NONE;
+	switch (c->state) {
+	case CC_READ_HEAD:
+		log_info("conn=%llu: client sent no complete request head in %.0fs",
+		    (unsigned long long)c->id, c->w->conf->timeouts.client_header);
+		r = error_response(c, 408, 1);
+		break;
+	case CC_EXCH:
+		if (x->connecting) {
+			r = backend_failed(c, ETIMEDOUT, "connect timed out");
+		} else if (x->rs == RS_HEAD && !x->sent_client) {
+			lb_source_failed(c->w->conf, c->w->sources, x->up->pool->src_idx,
+			    ev_now(c->w->loop));
+			log_warnx("conn=%llu: source %s: no response in %.0fs while reading response head",
+			    (unsigned long long)c->id, x->up->pool->src->name,
+			    c->w->conf->timeouts.backend_response);
+			r = error_response(c, 504, x->rq_mode != BODY_NONE);
+		} else {
+			close_conn(c, "timed out while relaying");
+			return;
+		}
+		break;
+	default:
+		close_conn(c, "timed out");
+		return;
+	}
+	if (r != STEP_DONE)
+		run(c);
+}
+
+/*
+ * The driver: runs steps until nothing moves, then arms exactly the
+ * watchers the blocked steps asked for.
+ */
+static void
+run(struct cconn *c)
+{
+	struct worker *w = c->w;
+	enum step r = STEP_NEXT;
+	int budget = BUDGET, ev;
+
+	while (r == STEP_NEXT && budget-- > 0) {
+		c->want = 0;
+		switch (c->state) {
+		case CC_IDLE:
+		case CC_READ_HEAD:
+			r = step_read_head(c);
+			break;
+		case CC_EXCH:
+			r = step_exch(c);
+			break;
+		case CC_ERRRESP:
+			r = step_errresp(c);
+			break;
+		default:
+			r = STEP_DONE;
+			break;
+		}
+	}
+	if (r == STEP_DONE)
+		return;		/* closed */
+	if (r == STEP_NEXT) {
+		/* Budget spent: come back through the loop without blocking. */
+		ev_feed_event(w->loop, &c->io, 0);
+		return;
+	}
+	ev = ((c->want & RDY_CR) ? EV_READ : 0) | ((c->want & RDY_CW) ? EV_WRITE : 0);
+	watch(w->loop, &c->io, &c->io_events, ev);
+	if (c->x != NULL && c->x->up != NULL) {
+		struct uconn *u = c->x->up;
+		int uev = ((c->want & RDY_UR) ? EV_READ : 0) | ((c->want & RDY_UW) ? EV_WRITE : 0);
+
+		if ((u->io.events & (EV_READ | EV_WRITE)) != uev || !ev_is_active(&u->io)) {
+			ev_io_stop(w->loop, &u->io);
+			ev_io_set(&u->io, u->fd, uev);
+			if (uev != 0)
+				ev_io_start(w->loop, &u->io);
+		}
+	}
+}
+
+static void
+close_conn(struct cconn *c, const char *why)
+{
+	struct worker *w = c->w;
+
+	log_debug("conn=%llu: closed: %s", (unsigned long long)c->id, why);
+	if (c->x != NULL)
+		exch_free(c, 0);
+	ev_io_stop(w->loop, &c->io);
+	ev_timer_stop(w->loop, &c->tmo);
+	close(c->fd);
+	if (c->in.area != NULL)
+		freelist_put(&w->fl_buf, c->in.area);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->magic = 0;
+	freelist_put(&w->fl_cconn, c);
+	worker_conn_closed(w);
+}
+
+static struct exch *
+exch_new(struct cconn *c)
+{
+	struct worker *w = c->w;
+	uint32_t maxh = w->conf->limits.max_headers;
+	struct exch *x = freelist_get(&w->fl_exch);
+	char *p;
+
+	if (x == NULL)
+		return NULL;
+	memset(x, 0, sizeof(*x));
+	x->maxh = maxh;
+	p = (char *)(x + 1);
+	x->hdrs = (struct http1_header *)p;
+	x->rhdrs = x->hdrs + maxh;
+	x->qiov = (struct iovec *)(x->rhdrs + maxh);
+	x->siov = x->qiov + 2 * maxh + EXTRA_IOV;
+	x->ri = -1;
+	x->views_ok = 1;
+	c->x = x;
+	return x;
+}
+
+/* Releases the exchange; the backend goes back to the pool only if reuse_up. */
+static void
+exch_free(struct cconn *c, int reuse_up)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+
+	if (x->up != NULL) {
+		ev_io_stop(w->loop, &x->up->io);
+		if (reuse_up)
+			upool_put(x->up, w->conf->timeouts.backend_idle);
+		else
+			uconn_close(x->up);
+		x->up = NULL;
+	}
+	if (x->rb.area != NULL)
+		freelist_put(&w->fl_buf, x->rb.area);
+	freelist_put(&w->fl_exch, x);
+	c->x = NULL;
+}
+
+static enum step
+step_read_head(struct cconn *c)
+{
+	struct worker *w = c->w;
+	const struct limits_conf *lim = &w->conf->limits;
+	struct http1_limits hl = { lim->max_request_line, lim->max_header_size, lim->max_headers };
+	struct exch *x;
+	uint32_t room;
+	ssize_t n;
+	int r;
+
+	if (c->in.area == NULL) {
+		c->in.area = freelist_get(&w->fl_buf);
+		if (c->in.area == NULL) {
+			close_conn(c, "out of memory");
+			return STEP_DONE;
+		}
+		c->in.size = w->bufsize;
+		c->in.head = c->in.data = 0;
+	}
+	for (;;) {
+		if (c->in.data > 0) {
+			if (c->state == CC_IDLE) {
+				c->state = CC_READ_HEAD;
+				set_timer(c, TP_HEADER);
+			}
+			x = c->x != NULL ? c->x : exch_new(c);
+			if (x == NULL) {
+				close_conn(c, "out of memory");
+				return STEP_DONE;
+			}
+			r = http1_parse_req(iobuf_ptr(&c->in), c->in.data, &hl, &x->req, x->hdrs,
+			    x->maxh);
+			if (r > 0)
+				return start_request(c);
+			if (r == HTTP1_BAD) {
+				log_info("conn=%llu: bad request from %s: %s", (unsigned long long)c->id,
+				    c->peer, x->req.error != NULL ? x->req.error : "malformed");
+				return error_response(c, x->req.status ? x->req.status : 400, 1);
+			}
+			if (iobuf_room(&c->in) == 0) {
+				if (c->in.head == 0)
+					return error_response(c, 431, 1);
+				iobuf_compact(&c->in);
+			}
+		} else if (c->state == CC_IDLE) {
+			set_timer(c, TP_KEEPALIVE);
+			if (w->draining) {
+				close_conn(c, "draining");
+				return STEP_DONE;
+			}
+		}
+		if (!(c->ready & RDY_CR)) {
+			c->want |= RDY_CR;
+			if (c->state == CC_IDLE && c->in.data == 0 && c->in.area != NULL) {
+				/* An idle keep-alive connection holds no buffer. */
+				freelist_put(&w->fl_buf, c->in.area);
+				c->in.area = NULL;
+			}
+			return STEP_AGAIN;
+		}
+		room = iobuf_room(&c->in);
+		n = io_read(c->fd, &c->in);
+		if (n == IO_AGAIN) {
+			c->ready &= ~RDY_CR;
+			continue;
+		}
+		if (n <= 0) {
+			close_conn(c, n == 0 ? "client closed" : "client read error");
+			return STEP_DONE;
+		}
+		if ((uint32_t)n < room)
+			c->ready &= ~RDY_CR;	/* drained: the next read would say EAGAIN */
+	}
+}
+
+/* The head is parsed: route it, frame its body, pick a source. */
+static enum step
+start_request(struct cconn *c)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	struct http1_req *q = &x->req;
+
+	c->nreq++;
+	x->meth = q->meth;
+	x->minor = q->minor;
+	x->cli_close = (q->flags & HTTP1_F_CONN_CLOSE) ||
+	    (q->minor == 0 && !(q->flags & HTTP1_F_CONN_KEEPALIVE)) || w->draining;
+	if (q->flags & HTTP1_F_CHUNKED)
+		x->rq_mode = BODY_CHUNKED;
+	else if ((q->flags & HTTP1_F_CLEN) && q->content_length > 0) {
+		x->rq_mode = BODY_CLEN;
+		x->rq_left = q->content_length;
+	}
+	x->route = route_match(w->routes, w->conf->nroutes, q->host, q->path);
+	c->state = CC_EXCH;
+	if (x->route == NULL)
+		return error_response(c, 404, x->rq_mode != BODY_NONE);
+	return pick_source(c);
+}
+
+/* Takes a pooled connection to the next source, or starts a connect. */
+static enum step
+pick_source(struct cconn *c)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	const struct route_conf *rc = x->route->conf;
+	ev_tstamp now = ev_now(w->loop);
+	struct upool *p;
+	struct uconn *u;
+
+	for (;;) {
+		if (x->attempts > rc->retries)
+			return error_response(c, 502, x->rq_mode != BODY_NONE);
+		x->ri = lb_rr_pick(x->route, w->sources, x->tried, now);
+		if (x->ri < 0)
+			return error_response(c, 502, x->rq_mode != BODY_NONE);
+		x->tried |= UINT64_C(1) << x->ri;
+		x->attempts++;
+		p = &x->route->pools[x->ri];
+		u = upool_get(p, now);
+		x->reused = u != NULL;
+		x->connecting = 0;
+		if (u == NULL) {
+			u = uconn_connect(w, p);
+			if (u == NULL) {
+				log_warn("conn=%llu: source %s (%s): connect", (unsigned long long)c->id,
+				    p->src->name, p->src->addr.text);
+				lb_source_failed(w->conf, w->sources, p->src_idx, now);
+				continue;
+			}
+			x->connecting = 1;
+		}
+		break;
+	}
+	u->owner = c;
+	ev_io_init(&u->io, up_cb, u->fd, 0);
+	x->up = u;
+	/* A fresh socket is writable once connected; a pooled one is writable now. */
+	c->ready = (c->ready & ~(RDY_UR | RDY_UW)) | (x->connecting ? 0 : RDY_UW);
+	set_timer(c, x->connecting ? TP_CONNECT : TP_BACKEND);
+	if (build_request(c) == -1) {
+		log_info("conn=%llu: malformed chunked request body from %s",
+		    (unsigned long long)c->id, c->peer);
+		return error_response(c, 400, 1);
+	}
+	return STEP_NEXT;
+}
+
+/* Is name one of the tokens of the message's Connection fields? */
+static int
+conn_names(const struct http1_header *h, uint32_t n, struct http1_str name)
+{
+	uint32_t i, j, k;
+
+	for (i = 0; i < n; i++) {
+		if (!http1_str_eq(h[i].name, "connection"))
+			continue;
+		for (j = 0; j < h[i].value.len; j = k + 1) {
+			uint32_t s, e;
+
+			for (k = j; k < h[i].value.len && h[i].value.p[k] != ','; k++)
+				;
+			for (s = j; s < k && (h[i].value.p[s] == ' ' || h[i].value.p[s] == '\t'); s++)
+				;
+			for (e = k; e > s && (h[i].value.p[e - 1] == ' ' || h[i].value.p[e - 1] == '\t'); e--)
+				;
+			if (e - s == name.len && strncasecmp(h[i].value.p + s, name.p, name.len) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* RFC 9110 §7.6.1: fields that only mean something on one connection. */
+static int
+hop_by_hop(struct http1_str name)
+{
+	static const char *const hop[] = { "connection", "keep-alive", "proxy-connection", "te",
+		"trailer", "transfer-encoding", "upgrade", "proxy-authenticate" };
+	size_t i;
+
+	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (http1_str_eq(name, hop[i]))
+			return 1;
+	return 0;
+}
+
+static int
+peer_trusted(const struct cconn *c, const struct route_conf *rc)
+{
+	const uint8_t *a;
+	int fam = c->peer_ss.ss_family;
+	uint32_t i;
+
+	if (fam == AF_INET)
+		a = (const uint8_t *)&((const struct sockaddr_in *)&c->peer_ss)->sin_addr;
+	else if (fam == AF_INET6)
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)&c->peer_ss)->sin6_addr;
+	else
+		return 0;
+	for (i = 0; i < rc->ntrusted; i++) {
+		const struct cidr_conf *t = &rc->trusted[i];
+		uint8_t bits = t->prefix, k;
+
+		if (t->family != fam)
+			continue;
+		for (k = 0; bits >= 8; k++, bits -= 8)
+			if (a[k] != t->addr[k])
+				break;
+		if (bits >= 8)
+			continue;
+		if (bits == 0 || ((a[k] ^ t->addr[k]) & (uint8_t)(0xff << (8 - bits))) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+#define IOV_LIT(v, s)	((v)->iov_base = (void *)(s), (v)->iov_len = sizeof(s) - 1, (v) + 1)
+#define IOV_MEM(v, p, l) ((v)->iov_base = (void *)(p), (v)->iov_len = (l), (v) + 1)
+
+/*
+ * Builds the head for the backend as slices of the client's head plus our
+ * lines, and appends the body bytes already read. Called again for a
+ * replay, so it resets the body framing too. Returns 0, or -1 if the body
+ * bytes already read are malformed (chunked framing).
+ */
+static int
+build_request(struct cconn *c)
+{
+	struct exch *x = c->x;
+	const struct http1_req *q = &x->req;
+	const struct route_conf *rc = x->route->conf;
+	const struct source_conf *src = x->route->pools[x->ri].src;
+	struct iovec *v = x->qiov;
+	int xff = rc->x_forwarded_for, trusted = xff && peer_trusted(c, rc);
+	uint32_t i, avail;
+	int n;
+
+	v = IOV_MEM(v, q->method.p, q->method.len);
+	v = IOV_LIT(v, " ");
+	v = IOV_MEM(v, q->path.p, q->path.len);
+	v = IOV_LIT(v, " HTTP/1.1\r\n");
+	if (rc->preserve_host && q->host.len > 0) {
+		v = IOV_LIT(v, "Host: ");
+		v = IOV_MEM(v, q->host.p, q->host.len);
+		v = IOV_LIT(v, "\r\n");
+	} else {
+		v = IOV_LIT(v, "Host: ");
+		v = IOV_MEM(v, src->addr.hostport, strlen(src->addr.hostport));
+		v = IOV_LIT(v, "\r\n");
+	}
+	for (i = 0; i < q->nheaders; i++) {
+		const struct http1_header *h = &q->headers[i];
+
+		if (hop_by_hop(h->name) || http1_str_eq(h->name, "host") ||
+		    conn_names(q->headers, q->nheaders, h->name) ||
+		    route_hdr_listed(&rc->request, h->name))
+			continue;
+		if (xff && (http1_str_eq(h->name, "x-forwarded-for") ||
+		    http1_str_eq(h->name, "x-real-ip") ||
+		    http1_str_eq(h->name, "x-forwarded-proto") ||
+		    http1_str_eq(h->name, "x-forwarded-host")))
+			continue;
+		v = IOV_MEM(v, h->line.p, h->line.len);
+	}
+	if (x->rq_mode == BODY_CHUNKED)
+		v = IOV_LIT(v, "Transfer-Encoding: chunked\r\n");
+	if (xff) {
+		v = IOV_LIT(v, "X-Forwarded-For: ");
+		if (trusted)
+			for (i = 0; i < q->nheaders; i++)
+				if (http1_str_eq(q->headers[i].name, "x-forwarded-for") &&
+				    q->headers[i].value.len > 0) {
+					v = IOV_MEM(v, q->headers[i].value.p, q->headers[i].value.len);
+					v = IOV_LIT(v, ", ");
+				}
+		v = IOV_MEM(v, c->peer_xff, (size_t)c->peer_len + 2);
+		v = IOV_LIT(v, "X-Real-IP: ");
+		v = IOV_MEM(v, c->peer_xff, (size_t)c->peer_len + 2);
+		v = IOV_LIT(v, "X-Forwarded-Proto: http\r\n");
+		if (q->host.len > 0) {
+			v = IOV_LIT(v, "X-Forwarded-Host: ");
+			v = IOV_MEM(v, q->host.p, q->host.len);
+			v = IOV_LIT(v, "\r\n");
+		}
+	}
+	for (i = 0; i < rc->request.nadd; i++)
+		*v++ = x->route->req_add[i];
+	v = IOV_LIT(v, "\r\n");
+
+	/* Body framing starts over: this may be a replay of the same bytes. */
+	x->rq = RQ_HEAD;
+	x->rq_left = (x->rq_mode == BODY_CLEN) ? q->content_length : 0;
+	memset(&x->rq_ck, 0, sizeof(x->rq_ck));
+	x->rq_scan = x->rq_fwd = q->head_len;
+	avail = c->in.data - q->head_len;
+	n = scan_req_body(x, iobuf_ptr(&c->in) + q->head_len, avail);
+	if (n > 0) {
+		v = IOV_MEM(v, iobuf_ptr(&c->in) + q->head_len, (size_t)n);
+		x->rq_scan += (uint32_t)n;
+	} else if (n < 0) {
+		return -1;
+	}
+	x->qcur = x->qiov;
+	x->qleft = (int)(v - x->qiov);
+	return 0;
+}
+
+/* How many of avail body bytes at p belong to this request: >= 0, or -1 if malformed. */
+static int
+scan_req_body(struct exch *x, const char *p, uint32_t avail)
+{
+	ssize_t n;
+
+	switch (x->rq_mode) {
+	case BODY_CLEN:
+		n = avail < x->rq_left ? avail : (ssize_t)x->rq_left;
+		x->rq_left -= (uint64_t)n;
+		return (int)n;
+	case BODY_CHUNKED:
+		if (x->rq_ck.done)
+			return 0;
+		n = http1_chunked_feed(&x->rq_ck, p, avail, NULL, NULL);
+		return n < 0 ? -1 : (int)n;
+	default:
+		return 0;
+	}
+}
+
+static int
+req_body_complete(const struct exch *x)
+{
+	return x->rq_mode == BODY_NONE || (x->rq_mode == BODY_CLEN && x->rq_left == 0) ||
+	    (x->rq_mode == BODY_CHUNKED && x->rq_ck.done);
+}
+
+static enum step
+step_exch(struct cconn *c)
+{
+	struct exch *x = c->x;
+	enum step r1, r2;
+	int err;
+
+	if (x->connecting) {
+		if (!(c->ready & RDY_UW)) {
+			c->want |= RDY_UW;
+			return STEP_AGAIN;
+		}
+		err = uconn_connect_result(x->up);
+		if (err != 0)
+			return backend_failed(c, err, "connect");
+		x->connecting = 0;
+		set_timer(c, TP_BACKEND);
+	}
+	r1 = fwd_request(c);
+	if (r1 == STEP_DONE)
+		return STEP_DONE;
+	if (c->state != CC_EXCH || c->x != x)
+		return STEP_NEXT;
+	r2 = relay_response(c);
+	if (r2 == STEP_DONE)
+		return STEP_DONE;
+	if (c->state != CC_EXCH || c->x != x)
+		return STEP_NEXT;
+	if (x->rs == RS_DONE)
+		return finish(c);
+	if (r1 == STEP_NEXT || r2 == STEP_NEXT) {
+		set_timer(c, c->tmo_phase == TP_SEND ? TP_SEND : TP_BACKEND);
+		return STEP_NEXT;
+	}
+	return STEP_AGAIN;
+}
+
+/* Client -> backend: the head iovecs, then body bytes as they come. */
+static enum step
+fwd_request(struct cconn *c)
+{
+	struct exch *x = c->x;
+	enum step res = STEP_AGAIN;
+	uint32_t room;
+	ssize_t n;
+	int k;
+
+	for (;;) {
+		if (x->rq == RQ_DONE)
+			return res;
+		if (x->rq == RQ_ABORT)
+			return res;	/* the backend stopped reading; its answer decides */
+		if (x->qleft > 0) {
+			if (!(c->ready & RDY_UW)) {
+				c->want |= RDY_UW;
+				return res;
+			}
+			n = io_writev(x->up->fd, x->qcur, x->qleft);
+			if (n == IO_AGAIN) {
+				c->ready &= ~RDY_UW;
+				c->want |= RDY_UW;
+				return res;
+			}
+			if (n < 0) {
+				/* The backend may still answer (an early 413): read on. */
+				x->rq = RQ_ABORT;
+				x->up_close = 1;
+				c->ready |= RDY_UR;
+				return STEP_NEXT;
+			}
+			io_iov_advance(&x->qcur, &x->qleft, (size_t)n);
+			res = STEP_NEXT;
+			continue;
+		}
+		x->rq_fwd = x->rq_scan;
+		if (x->rq == RQ_HEAD)
+			x->rq = RQ_BODY;
+		if (req_body_complete(x)) {
+			x->rq = RQ_DONE;
+			continue;
+		}
+		if (c->in.data > x->rq_scan) {
+			k = scan_req_body(x, iobuf_ptr(&c->in) + x->rq_scan, c->in.data - x->rq_scan);
+			if (k < 0) {
+				log_info("conn=%llu: malformed chunked request body from %s",
+				    (unsigned long long)c->id, c->peer);
+				close_conn(c, "malformed chunked body");
+				return STEP_DONE;
+			}
+			if (k > 0) {
+				x->qcur = x->qiov;
+				x->qiov[0].iov_base = iobuf_ptr(&c->in) + x->rq_scan;
+				x->qiov[0].iov_len = (size_t)k;
+				x->qleft = 1;
+				x->rq_scan += (uint32_t)k;
+				continue;
+			}
+		}
+		if (iobuf_room(&c->in) == 0) {
+			/* Drop what went out; the request can no longer be replayed. */
+			iobuf_consume(&c->in, x->rq_fwd);
+			x->rq_scan -= x->rq_fwd;
+			x->rq_fwd = 0;
+			iobuf_compact(&c->in);
+			x->views_ok = 0;
+			if (iobuf_room(&c->in) == 0) {
+				close_conn(c, "request buffer stuck");
+				return STEP_DONE;
+			}
+		}
+		if (!(c->ready & RDY_CR)) {
+			c->want |= RDY_CR;
+			return res;
+		}
+		room = iobuf_room(&c->in);
+		n = io_read(c->fd, &c->in);
+		if (n == IO_AGAIN) {
+			c->ready &= ~RDY_CR;
+			c->want |= RDY_CR;
+			return res;
+		}
+		if (n <= 0) {
+			close_conn(c, "client closed during the request body");
+			return STEP_DONE;
+		}
+		if ((uint32_t)n < room)
+			c->ready &= ~RDY_CR;
+		res = STEP_NEXT;
+	}
+}
+
+/*
+ * The backend failed before a response head reached us. Replay on a fresh
+ * connection if a pooled one was closed under us, retry another source if
+ * that is safe, else answer 502.
+ */
+static enum step
+backend_failed(struct cconn *c, int err, const char *what)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	struct upool *p = x->up->pool;
+	int was_reused = x->reused, replay;
+
+	replay = x->views_ok && x->rb.data == 0 && !x->sent_client;
+	ev_io_stop(w->loop, &x->up->io);
+	uconn_close(x->up);
+	x->up = NULL;
+	c->ready &= ~(RDY_UR | RDY_UW);
+	if (was_reused && replay) {
+		/* The classic keep-alive race: the backend closed an idle connection. */
+		log_debug("conn=%llu: pooled connection to %s was closed, replaying",
+		    (unsigned long long)c->id, p->src->name);
+		x->up = uconn_connect(w, p);
+		if (x->up != NULL) {
+			x->reused = 0;
+			x->connecting = 1;
+			x->up->owner = c;
+			ev_io_init(&x->up->io, up_cb, x->up->fd, 0);
+			set_timer(c, TP_CONNECT);
+			(void)build_request(c);	/* these bytes parsed fine the first time */
+			return STEP_NEXT;
+		}
+	}
+	errno = err;
+	log_warn("conn=%llu: source %s (%s): %s", (unsigned long long)c->id, p->src->name,
+	    p->src->addr.text, what);
+	lb_source_failed(w->conf, w->sources, p->src_idx, ev_now(w->loop));
+	if (replay && (x->connecting || idempotent(x->meth))) {
+		x->connecting = 0;
+		return pick_source(c);
+	}
+	return error_response(c, 502, x->rq_mode != BODY_NONE);
+}
+
+static int
+idempotent(int meth)
+{
+	return meth == HTTP1_M_GET || meth == HTTP1_M_HEAD || meth == HTTP1_M_PUT ||
+	    meth == HTTP1_M_DELETE || meth == HTTP1_M_OPTIONS || meth == HTTP1_M_TRACE;
+}
+
+/* Backend -> client: the head (rewritten), then the body in its framing. */
+static enum step
+relay_response(struct cconn *c)
+{
+	struct exch *x = c->x;
+	enum step res = STEP_AGAIN;
+	const char *data;
+	uint32_t room;
+	size_t dlen;
+	ssize_t n;
+
+	if (x->rb.area == NULL) {
+		x->rb.area = freelist_get(&c->w->fl_buf);
+		if (x->rb.area == NULL) {
+			close_conn(c, "out of memory");
+			return STEP_DONE;
+		}
+		x->rb.size = c->w->bufsize;
+	}
+	for (;;) {
+		if (x->sleft > 0) {
+			if (!(c->ready & RDY_CW)) {
+				c->want |= RDY_CW;
+				return res;
+			}
+			n = io_writev(c->fd, x->scur, x->sleft);
+			if (n == IO_AGAIN) {
+				c->ready &= ~RDY_CW;
+				c->want |= RDY_CW;
+				if (c->tmo_phase != TP_SEND)
+					set_timer(c, TP_SEND);
+				return res;
+			}
+			if (n < 0) {
+				close_conn(c, "client write error");
+				return STEP_DONE;
+			}
+			x->sent_client = 1;
+			io_iov_advance(&x->scur, &x->sleft, (size_t)n);
+			res = STEP_NEXT;
+			continue;
+		}
+		if (x->rs_consume > 0) {
+			iobuf_consume(&x->rb, x->rs_consume);
+			x->rs_consume = 0;
+		}
+		if (x->rs == RS_DONE)
+			return res;
+		if (x->rs == RS_HEAD) {
+			enum step r = resp_head(c);
+
+			if (r != STEP_AGAIN || x->rs != RS_HEAD || c->state != CC_EXCH)
+				return r == STEP_DONE ? STEP_DONE : STEP_NEXT;
+			/* resp_head wants more bytes: fall through to read. */
+		} else if (x->rs_complete) {
+			x->rs = RS_DONE;
+			return STEP_NEXT;
+		} else if (x->rb.data > 0 && x->rs_mode != BODY_NONE) {
+			n = 0;
+			data = iobuf_ptr(&x->rb);
+			dlen = 0;
+			switch (x->rs_mode) {
+			case BODY_CLEN:
+				n = x->rb.data < x->rs_left ? x->rb.data : (ssize_t)x->rs_left;
+				x->rs_left -= (uint64_t)n;
+				x->rs_complete = x->rs_left == 0;
+				dlen = (size_t)n;
+				break;
+			case BODY_CHUNKED:
+			case BODY_DECHUNK:
+				n = http1_chunked_feed(&x->rs_ck, iobuf_ptr(&x->rb), x->rb.data, &data, &dlen);
+				if (n < 0) {
+					log_warnx("conn=%llu: source %s: malformed chunked response body",
+					    (unsigned long long)c->id, x->up->pool->src->name);
+					close_conn(c, "malformed chunked response");
+					return STEP_DONE;
+				}
+				x->rs_complete = x->rs_ck.done;
+				if (x->rs_mode == BODY_CHUNKED) {
+					data = iobuf_ptr(&x->rb);
+					dlen = (size_t)n;
+				}
+				break;
+			default:	/* close-delimited */
+				n = x->rb.data;
+				dlen = (size_t)n;
+				break;
+			}
+			x->rs_consume = (uint32_t)n;
+			if (dlen > 0) {
+				x->scur = x->siov;
+				x->siov[0].iov_base = (void *)data;
+				x->siov[0].iov_len = dlen;
+				x->sleft = 1;
+			}
+			res = STEP_NEXT;
+			continue;
+		}
+		/* Need backend bytes. */
+		if (iobuf_room(&x->rb) == 0) {
+			if (x->rb.head == 0) {
+				if (x->rs == RS_HEAD) {
+					log_warnx("conn=%llu: source %s: response head too large",
+					    (unsigned long long)c->id, x->up->pool->src->name);
+					x->views_ok = 0;
+					return error_response(c, 502, 1);
+				}
+				close_conn(c, "response buffer stuck");
+				return STEP_DONE;
+			}
+			iobuf_compact(&x->rb);
+		}
+		if (!(c->ready & RDY_UR)) {
+			c->want |= RDY_UR;
+			return res;
+		}
+		room = iobuf_room(&x->rb);
+		n = io_read(x->up->fd, &x->rb);
+		if (n > 0 && (uint32_t)n < room)
+			c->ready &= ~RDY_UR;
+		if (n == IO_AGAIN) {
+			c->ready &= ~RDY_UR;
+			c->want |= RDY_UR;
+			return res;
+		}
+		if (n <= 0) {
+			int err = n == 0 ? ECONNRESET : errno;
+
+			if (x->rs == RS_HEAD && x->rb.data == 0 && !x->sent_client)
+				return backend_failed(c, err,
+				    n == 0 ? "closed before responding" : "read error");
+			if (x->rs == RS_BODY && x->rs_mode == BODY_CLOSE && n == 0) {
+				x->rs_complete = 1;
+				x->up_close = 1;
+				continue;
+			}
+			if (x->rs == RS_HEAD && !x->sent_client) {
+				log_warnx("conn=%llu: source %s: truncated response head",
+				    (unsigned long long)c->id, x->up->pool->src->name);
+				lb_source_failed(c->w->conf, c->w->sources, x->up->pool->src_idx,
+				    ev_now(c->w->loop));
+				x->views_ok = 0;
+				return error_response(c, 502, 1);
+			}
+			/* Mid-body: never present a truncated body as complete. */
+			log_warnx("conn=%llu: source %s closed in the middle of the response body",
+			    (unsigned long long)c->id, x->up->pool->src->name);
+			close_conn(c, "backend closed mid-body");
+			return STEP_DONE;
+		}
+		res = STEP_NEXT;
+	}
+}
+
+/* Parses the backend's head; relays 1xx; frames the body; builds our head. */
+static enum step
+resp_head(struct cconn *c)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	struct http1_resp *s = &x->resp;
+	int r;
+
+	if (x->rb.data == 0)
+		return STEP_AGAIN;
+	r = http1_parse_resp(iobuf_ptr(&x->rb), x->rb.data, x->rb.size, s, x->rhdrs, x->maxh);
+	if (r == HTTP1_PARTIAL)
+		return STEP_AGAIN;
+	if (r == HTTP1_BAD || s->status == 101) {
+		log_warnx("conn=%llu: source %s: malformed response head: %s",
+		    (unsigned long long)c->id, x->up->pool->src->name,
+		    s->status == 101 ? "unexpected 101" : (s->error ? s->error : "bad"));
+		lb_source_failed(w->conf, w->sources, x->up->pool->src_idx, ev_now(w->loop));
+		x->views_ok = 0;
+		return error_response(c, 502, 1);
+	}
+	if (s->status < 200) {
+		/* Interim response: relay to HTTP/1.1 clients, then wait for the final one. */
+		x->rs_consume = (uint32_t)r;
+		if (x->minor >= 1) {
+			x->scur = x->siov;
+			x->siov[0].iov_base = iobuf_ptr(&x->rb);
+			x->siov[0].iov_len = (size_t)r;
+			x->sleft = 1;
+		}
+		return STEP_NEXT;
+	}
+	x->status = s->status;
+	lb_source_ok(w->sources, x->up->pool->src_idx);
+	x->up_close = (s->flags & HTTP1_F_CONN_CLOSE) ||
+	    (s->minor == 0 && !(s->flags & HTTP1_F_CONN_KEEPALIVE));
+	if (s->keepalive_timeout > 0)
+		x->up->expires = ev_now(w->loop) + s->keepalive_timeout;
+	if (x->meth == HTTP1_M_HEAD || s->status == 204 || s->status == 304)
+		x->rs_mode = BODY_NONE;
+	else if (s->flags & HTTP1_F_CHUNKED)
+		x->rs_mode = x->minor >= 1 ? BODY_CHUNKED : BODY_DECHUNK;
+	else if (s->flags & HTTP1_F_CLEN)
+		x->rs_mode = BODY_CLEN;
+	else
+		x->rs_mode = BODY_CLOSE;
+	x->rs_left = s->content_length;
+	x->rs_complete = x->rs_mode == BODY_NONE || (x->rs_mode == BODY_CLEN && x->rs_left == 0);
+	if (x->rs_mode == BODY_CLOSE || x->rs_mode == BODY_DECHUNK) {
+		x->cli_close = 1;	/* the client sees the end as a close */
+		x->up_close |= x->rs_mode == BODY_CLOSE;
+	}
+	if (x->rq != RQ_DONE)
+		x->cli_close = 1;	/* answered before the body was read: stop here */
+	build_response(c);
+	x->rs = RS_BODY;
+	return STEP_NEXT;
+}
+
+static void
+build_response(struct cconn *c)
+{
+	struct exch *x = c->x;
+	const struct http1_resp *s = &x->resp;
+	const struct route_rt *rt = x->route;
+	struct iovec *v = x->siov;
+	uint32_t i;
+
+	/* We speak HTTP/1.1 to the client whatever the backend spoke. */
+	v = IOV_LIT(v, "HTTP/1.1");
+	v = IOV_MEM(v, s->line.p + 8, s->line.len - 8);
+	for (i = 0; i < s->nheaders; i++) {
+		const struct http1_header *h = &s->headers[i];
+
+		if (hop_by_hop(h->name) || conn_names(s->headers, s->nheaders, h->name) ||
+		    route_hdr_listed(&rt->conf->response, h->name))
+			continue;
+		v = IOV_MEM(v, h->line.p, h->line.len);
+	}
+	if (x->rs_mode == BODY_CHUNKED)
+		v = IOV_LIT(v, "Transfer-Encoding: chunked\r\n");
+	if (x->cli_close)
+		v = IOV_LIT(v, "Connection: close\r\n");
+	else if (x->minor == 0)
+		v = IOV_LIT(v, "Connection: keep-alive\r\n");
+	for (i = 0; i < rt->conf->response.nadd; i++)
+		*v++ = rt->resp_add[i];
+	v = IOV_LIT(v, "\r\n");
+	x->scur = x->siov;
+	x->sleft = (int)(v - x->siov);
+	/* The head's bytes go once the iovecs are out; the body follows from rb. */
+	x->rs_consume = s->head_len;
+}
+
+/* Both directions are done: recycle the backend, go to the next request. */
+static enum step
+finish(struct cconn *c)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	const struct route_conf *rc = x->route->conf;
+	int reuse;
+
+	x->up->nreq++;
+	reuse = !x->up_close && x->rq == RQ_DONE && x->rs_mode != BODY_CLOSE &&
+	    x->up->nreq < rc->reuse_requests && !w->draining && rc->reuse_max > 0;
+	iobuf_consume(&c->in, x->rq_scan);
+	if (x->cli_close || w->draining) {
+		exch_free(c, reuse);
+		close_conn(c, "response complete, closing");
+		return STEP_DONE;
+	}
+	exch_free(c, reuse);
+	c->state = c->in.data > 0 ? CC_READ_HEAD : CC_IDLE;
+	if (c->state == CC_READ_HEAD)
+		set_timer(c, TP_HEADER);
+	return STEP_NEXT;
+}
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 408: return "Request Timeout";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/*
+ * Answers the current request ourselves. The backend connection, if any, is
+ * closed. close_after: the request bytes cannot be skipped reliably (a body
+ * was not read, or the head was malformed), so the client is closed after.
+ */
+static enum step
+error_response(struct cconn *c, int status, int close_after)
+{
+	struct exch *x = c->x;
+	const char *txt = status_text(status);
+	int n, body, head_only;
+
+	if (x->up != NULL) {
+		ev_io_stop(c->w->loop, &x->up->io);
+		uconn_close(x->up);
+		x->up = NULL;
+	}
+	if (x->sent_client) {
+		close_conn(c, "error after the response started");
+		return STEP_DONE;
+	}
+	if (status >= 500)
+		log_warnx("conn=%llu: %d %s for %s", (unsigned long long)c->id, status, txt, c->peer);
+	head_only = c->state == CC_EXCH && x->meth == HTTP1_M_HEAD;
+	close_after |= x->cli_close || c->state != CC_EXCH || !x->views_ok || c->w->draining;
+	x->cli_close = close_after;
+	x->status = status;
+	body = snprintf(NULL, 0, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1>"
+	    "<hr>sluice</body></html>\n", status, txt, status, txt);
+	n = snprintf(x->scratch, sizeof(x->scratch),
+	    "HTTP/1.1 %d %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n%s\r\n",
+	    status, txt, body, close_after ? "Connection: close\r\n" : "");
+	if (!head_only)
+		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n,
+		    "<html><head><title>%d %s</title></head><body><h1>%d %s</h1>"
+		    "<hr>sluice</body></html>\n", status, txt, status, txt);
+	x->scur = x->siov;
+	x->siov[0].iov_base = x->scratch;
+	x->siov[0].iov_len = (size_t)n;
+	x->sleft = 1;
+	c->state = CC_ERRRESP;
+	set_timer(c, TP_SEND);
+	return STEP_NEXT;
+}
+
+static enum step
+step_errresp(struct cconn *c)
+{
+	struct exch *x = c->x;
+	ssize_t n;
+
+	while (x->sleft > 0) {
+		if (!(c->ready & RDY_CW)) {
+			c->want |= RDY_CW;
+			return STEP_AGAIN;
+		}
+		n = io_writev(c->fd, x->scur, x->sleft);
+		if (n == IO_AGAIN) {
+			c->ready &= ~RDY_CW;
+			c->want |= RDY_CW;
+			return STEP_AGAIN;
+		}
+		if (n < 0) {
+			close_conn(c, "client write error");
+			return STEP_DONE;
+		}
+		io_iov_advance(&x->scur, &x->sleft, (size_t)n);
+	}
+	if (x->cli_close) {
+		/* Let the client read the answer before the close resets anything. */
+		shutdown(c->fd, SHUT_WR);
+		close_conn(c, "error response sent");
+		return STEP_DONE;
+	}
+	/* Only requests without a body keep the connection: skip the head. */
+	iobuf_consume(&c->in, x->req.head_len);
+	exch_free(c, 0);
+	c->state = c->in.data > 0 ? CC_READ_HEAD : CC_IDLE;
+	if (c->state == CC_READ_HEAD)
+		set_timer(c, TP_HEADER);
+	return STEP_NEXT;
+}

@@ -1,0 +1,66 @@
+/*
+ * Client side of the proxy: one struct per accepted connection, driving the
+ * whole exchange (request head, backend, body in both directions) through
+ * one state machine, cconn_run().
+ */
+#ifndef SLUICE_CCONN_H
+#define SLUICE_CCONN_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <ev.h>
+
+#include "common/iobuf.h"
+
+struct worker;
+struct exch;
+
+#define CCONN_MAGIC	0x43434f4eu	/* "CCON" */
+
+enum cconn_state {
+	CC_IDLE = 0,		/* keep-alive: waiting for the first byte of a request */
+	CC_READ_HEAD,		/* accumulating a request head */
+	CC_EXCH,		/* a request is being relayed (see struct exch) */
+	CC_ERRRESP,		/* writing a response of our own (4xx/5xx) */
+	CC__COUNT
+};
+
+/* Readiness and interest bits, per side and direction. */
+#define RDY_CR	0x01u	/* client readable */
+#define RDY_CW	0x02u	/* client writable */
+#define RDY_UR	0x04u	/* backend readable */
+#define RDY_UW	0x08u	/* backend writable */
+
+struct cconn {
+	uint32_t		 magic;		/* CCONN_MAGIC, checked in every callback */
+	enum cconn_state	 state;
+	struct worker		*w;		/* borrowed */
+	int			 fd;
+	int			 io_events;	/* events registered on io */
+	ev_io			 io;
+	ev_timer		 tmo;		/* one timer, meaning set by tmo_phase */
+	int			 tmo_phase;
+	uint32_t		 ready;		/* RDY_*: may do I/O without waiting */
+	uint32_t		 want;		/* RDY_*: blocked on these */
+	struct iobuf		 in;		/* client bytes; area NULL while idle */
+	struct exch		*x;		/* request in progress, owned */
+	uint64_t		 id;
+	uint32_t		 nreq;		/* requests on this connection */
+	struct cconn		*prev, *next;	/* worker's list of connections */
+	struct sockaddr_storage	 peer_ss;
+	char			 peer[48];	/* textual peer address */
+	char			 peer_xff[56];	/* peer + "\r\n", for X-Forwarded-For */
+	uint8_t			 peer_len;
+};
+
+/* Takes ownership of an accepted, non-blocking socket. Returns 0 or -1. */
+int	cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss);
+
+/* Graceful stop: closes an idle connection now, others after their response. */
+void	cconn_drain(struct cconn *c);
+
+/* Size of one struct exch for the configured limits (for the free list). */
+size_t	cconn_exch_size(uint32_t max_headers);
+
+#endif

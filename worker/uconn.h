@@ -1,0 +1,44 @@
+/*
+ * Backend ("source") side of a connection: non-blocking connect, and the
+ * idle state while parked in a keep-alive pool.
+ */
+#ifndef SLUICE_UCONN_H
+#define SLUICE_UCONN_H
+
+#include <stdint.h>
+
+#include <ev.h>
+
+struct upool;
+struct worker;
+
+#define UCONN_MAGIC	0x55434f4eu	/* "UCON" */
+
+struct uconn {
+	uint32_t	 magic;
+	int		 fd;
+	ev_io		 io;		/* events follow what the exchange needs */
+	ev_timer	 idle;		/* backend_idle while pooled */
+	struct upool	*pool;		/* the pool it returns to (borrowed) */
+	struct uconn	*next;		/* pool list, most recently used first */
+	struct uconn	*prev;
+	void		*owner;		/* the client connection using it, or NULL when pooled */
+	uint32_t	 nreq;		/* requests sent on it */
+	ev_tstamp	 expires;	/* Keep-Alive: timeout= from the backend, 0 = none */
+	struct worker	*w;
+};
+
+/*
+ * Starts a non-blocking connect to the pool's source. Returns the new uconn
+ * (connect in progress or done: the caller waits for EV_WRITE either way and
+ * checks uconn_connect_result()), or NULL with errno set.
+ */
+struct uconn	*uconn_connect(struct worker *w, struct upool *p);
+
+/* 0 if the connect succeeded, else an errno value. */
+int		 uconn_connect_result(struct uconn *u);
+
+/* Stops watchers, closes the socket, frees; accepts NULL. */
+void		 uconn_close(struct uconn *u);
+
+#endif

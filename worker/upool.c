@@ -1,0 +1,122 @@
+/*
+ * Keep-alive pool: a doubly linked MRU list of parked backend connections.
+ * A parked connection has a read watcher that closes it on any event: the
+ * backend may not send anything unasked, so data or EOF both mean "gone".
+ */
+#include "worker/upool.h"
+
+#include <stddef.h>
+
+#include "common/conf.h"
+#include "worker/uconn.h"
+#include "worker/worker.h"
+
+static void	unlink_idle(struct uconn *u);
+static void	idle_io_cb(struct ev_loop *loop, ev_io *io, int revents);
+static void	idle_tmo_cb(struct ev_loop *loop, ev_timer *t, int revents);
+
+void
+upool_init(struct upool *p, const struct source_conf *src, uint32_t src_idx, uint32_t max)
+{
+	*p = (struct upool){ .src = src, .src_idx = src_idx, .max = max };
+}
+
+static void
+unlink_idle(struct uconn *u)
+{
+	struct upool *p = u->pool;
+
+	if (u->prev != NULL)
+		u->prev->next = u->next;
+	else
+		p->idle = u->next;
+	if (u->next != NULL)
+		u->next->prev = u->prev;
+	u->next = u->prev = NULL;
+	p->nidle--;
+}
+
+static void
+idle_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct uconn *u = (struct uconn *)((char *)io - offsetof(struct uconn, io));
+
+	(void)loop;
+	(void)revents;
+	if (u->magic != UCONN_MAGIC)
+		return;
+	unlink_idle(u);
+	uconn_close(u);
+}
+
+static void
+idle_tmo_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct uconn *u = (struct uconn *)((char *)t - offsetof(struct uconn, idle));
+
+	(void)loop;
+	(void)revents;
+	if (u->magic != UCONN_MAGIC)
+		return;
+	unlink_idle(u);
+	uconn_close(u);
+}
+
+struct uconn *
+upool_get(struct upool *p, ev_tstamp now)
+{
+	struct uconn *u;
+
+	while ((u = p->idle) != NULL) {
+		unlink_idle(u);
+		ev_io_stop(u->w->loop, &u->io);
+		ev_timer_stop(u->w->loop, &u->idle);
+		/* Leave a margin so we never send just as the backend times out. */
+		if (u->expires == 0 || u->expires - 0.5 > now)
+			return u;
+		uconn_close(u);
+	}
+	return NULL;
+}
+
+void
+upool_put(struct uconn *u, ev_tstamp idle_timeout)
+{
+	struct upool *p = u->pool;
+	struct ev_loop *loop = u->w->loop;
+	ev_tstamp tmo = idle_timeout;
+
+	if (p->nidle >= p->max) {
+		uconn_close(u);
+		return;
+	}
+	u->owner = NULL;
+	if (u->expires != 0 && u->expires - ev_now(loop) < tmo)
+		tmo = u->expires - ev_now(loop);
+	if (tmo <= 0) {
+		uconn_close(u);
+		return;
+	}
+	u->prev = NULL;
+	u->next = p->idle;
+	if (p->idle != NULL)
+		p->idle->prev = u;
+	p->idle = u;
+	p->nidle++;
+	ev_io_stop(loop, &u->io);
+	ev_io_init(&u->io, idle_io_cb, u->fd, EV_READ);
+	ev_io_start(loop, &u->io);
+	ev_timer_init(&u->idle, idle_tmo_cb, tmo, 0.);
+	ev_timer_start(loop, &u->idle);
+}
+
+void
+upool_flush(struct upool *p)
+{
+	struct uconn *u;
+
+	while ((u = p->idle) != NULL) {
+		unlink_idle(u);
+		uconn_close(u);
+	}
+}

@@ -1,0 +1,235 @@
+/*
+ * Worker process: libev loop, accept, signals (QUIT graceful, TERM/INT
+ * fast, USR1 reopen logs), free lists.
+ */
+#include "worker/worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "worker/cconn.h"
+#include "worker/lb_rr.h"
+#include "worker/route.h"
+#include "worker/uconn.h"
+#include "worker/upool.h"
+
+#define ACCEPT_BATCH	64	/* accepts per wakeup, so one listener cannot starve the rest */
+
+static void	accept_cb(struct ev_loop *loop, ev_io *io, int revents);
+static void	accepting(struct worker *w, int on);
+static void	sig_cb(struct ev_loop *loop, ev_signal *s, int revents);
+static void	grace_cb(struct ev_loop *loop, ev_timer *t, int revents);
+static void	start_drain(struct worker *w);
+
+static struct worker	the_worker;
+
+void *
+freelist_get(struct freelist *fl)
+{
+	void *p = fl->head;
+
+	if (p != NULL) {
+		fl->head = *(void **)p;
+		fl->nfree--;
+		return p;
+	}
+	return malloc(fl->size);
+}
+
+void
+freelist_put(struct freelist *fl, void *p)
+{
+	if (p == NULL)
+		return;
+	if (fl->nfree >= fl->max_free) {
+		free(p);
+		return;
+	}
+	*(void **)p = fl->head;
+	fl->head = p;
+	fl->nfree++;
+}
+
+static void
+accepting(struct worker *w, int on)
+{
+	uint32_t i;
+
+	if (w->accepting == on)
+		return;
+	for (i = 0; i < w->ho->nlisten; i++) {
+		if (on)
+			ev_io_start(w->loop, &w->acc[i]);
+		else
+			ev_io_stop(w->loop, &w->acc[i]);
+	}
+	w->accepting = on;
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker *w = &the_worker;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, n, one = 1;
+
+	(void)loop;
+	(void)revents;
+	for (n = 0; n < ACCEPT_BATCH; n++) {
+		if (w->nconns >= w->conf->limits.max_connections) {
+			/* Full: pause; worker_conn_closed() resumes. */
+			accepting(w, 0);
+			return;
+		}
+		len = sizeof(ss);
+		fd = accept4(io->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("%s: accept4", __func__);
+			return;
+		}
+		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (cconn_accept(w, fd, &ss) == -1) {
+			log_warnx("%s: out of memory for a connection", __func__);
+			close(fd);
+		}
+	}
+}
+
+void
+worker_conn_closed(struct worker *w)
+{
+	w->nconns--;
+	if (w->draining) {
+		if (w->nconns == 0)
+			ev_break(w->loop, EVBREAK_ALL);
+		return;
+	}
+	if (!w->accepting && w->nconns < w->conf->limits.max_connections)
+		accepting(w, 1);
+}
+
+static void
+start_drain(struct worker *w)
+{
+	struct cconn *c, *next;
+	uint32_t i, j;
+
+	if (w->draining)
+		return;
+	w->draining = 1;
+	accepting(w, 0);
+	/* Listeners belong to the master: closing ours stops the kernel waking us. */
+	for (i = 0; i < w->ho->nlisten; i++)
+		close(w->ho->listen_fd[i]);
+	for (i = 0; i < w->conf->nroutes; i++)
+		for (j = 0; j < w->conf->routes[i].nsources; j++)
+			upool_flush(&w->routes[i].pools[j]);
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		cconn_drain(c);
+	}
+	if (w->nconns == 0) {
+		ev_break(w->loop, EVBREAK_ALL);
+		return;
+	}
+	ev_timer_init(&w->grace, grace_cb, w->conf->timeouts.graceful, 0.);
+	ev_timer_start(w->loop, &w->grace);
+}
+
+static void
+grace_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	log_warnx("graceful stop: %u connection(s) still open after %.0fs, closing",
+	    the_worker.nconns, the_worker.conf->timeouts.graceful);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+sig_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct worker *w = &the_worker;
+
+	(void)revents;
+	switch (s->signum) {
+	case SIGQUIT:
+		log_info("graceful stop: %u connection(s) open", w->nconns);
+		start_drain(w);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		ev_break(loop, EVBREAK_ALL);
+		break;
+	case SIGUSR1:
+		if (log_reopen() == -1)
+			log_warn("%s: reopening the log", __func__);
+		break;
+	default:
+		break;	/* SIGHUP: the master handles reloads */
+	}
+}
+
+void
+worker_main(const struct handoff *ho)
+{
+	static char role[32];
+	struct worker *w = &the_worker;
+	const struct conf *c = ho->conf;
+	sigset_t none;
+	uint32_t i;
+
+	snprintf(role, sizeof(role), "worker %u", ho->worker_idx);
+	log_role(role);
+	memset(w, 0, sizeof(*w));
+	w->conf = c;
+	w->ho = ho;
+	w->loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOENV);
+	if (w->loop == NULL)
+		fatalx("%s: cannot create the event loop", __func__);
+	w->bufsize = c->limits.max_header_size + 1024;
+	if (w->bufsize < 16384)
+		w->bufsize = 16384;
+	w->fl_buf = (struct freelist){ .size = w->bufsize, .max_free = 1024 };
+	w->fl_cconn = (struct freelist){ .size = sizeof(struct cconn), .max_free = 65536 };
+	w->fl_uconn = (struct freelist){ .size = sizeof(struct uconn), .max_free = 65536 };
+	w->fl_exch = (struct freelist){ .size = cconn_exch_size(c->limits.max_headers),
+		.max_free = 1024 };
+	w->sources = calloc(c->nsources, sizeof(*w->sources));
+	if (w->sources == NULL || route_init(c, &w->routes) == -1)
+		fatalx("%s: out of memory", __func__);
+	for (i = 0; i < ho->nlisten; i++)
+		ev_io_init(&w->acc[i], accept_cb, ho->listen_fd[i], EV_READ);
+	ev_signal_init(&w->sig_quit, sig_cb, SIGQUIT);
+	ev_signal_init(&w->sig_term, sig_cb, SIGTERM);
+	ev_signal_init(&w->sig_int, sig_cb, SIGINT);
+	ev_signal_init(&w->sig_usr1, sig_cb, SIGUSR1);
+	ev_signal_init(&w->sig_hup, sig_cb, SIGHUP);
+	ev_signal_start(w->loop, &w->sig_quit);
+	ev_signal_start(w->loop, &w->sig_term);
+	ev_signal_start(w->loop, &w->sig_int);
+	ev_signal_start(w->loop, &w->sig_usr1);
+	ev_signal_start(w->loop, &w->sig_hup);
+	/* The master blocked these around fork; libev's handlers take over now. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	accepting(w, 1);
+	log_debug("started, backend %s", ev_backend(w->loop) == EVBACKEND_EPOLL ? "epoll" : "other");
+	ev_run(w->loop, 0);
+	log_debug("exiting");
+	exit(0);
+}
