@@ -12,6 +12,9 @@ CFLAGS	+= $(CFLAGS_BASE) $(OPT) $(SAN) $(shell pkg-config --cflags $(PKGS) 2>/de
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm
 LDFLAGS	+= $(SAN)
 
+# Debian's python3 (where python3-pytest goes), even if another python3 is first in PATH.
+PYTHON	?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 COMMON_SRC = $(sort $(wildcard common/*.c))
@@ -76,7 +79,7 @@ unit: $(UNIT_BIN)
 
 integration: all
 	SLUICE_BIN=$(abspath $(B)/sluice) SLUICE_TOOLS=$(abspath $(B)/tools) \
-		python3 -m pytest -q -x tests/integration
+		$(PYTHON) -m pytest -q tests/integration
 
 # The README's test command: installs what is missing, then unit and
 # integration tests, then the same suite under ASan+UBSan.

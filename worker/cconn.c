@@ -107,6 +107,8 @@ static int	scan_req_body(struct exch *x, const char *p, uint32_t avail);
 static enum step step_exch(struct cconn *c);
 static enum step fwd_request(struct cconn *c);
 static enum step relay_response(struct cconn *c);
+static ssize_t	scan_resp_body(struct exch *x, const char *p, uint32_t avail, const char **data,
+	    size_t *dlen);
 static enum step resp_head(struct cconn *c);
 static void	build_response(struct cconn *c);
 static enum step backend_failed(struct cconn *c, int err, const char *what);
@@ -933,6 +935,46 @@ idempotent(int meth)
 	    meth == HTTP1_M_DELETE || meth == HTTP1_M_OPTIONS || meth == HTTP1_M_TRACE;
 }
 
+/*
+ * Frames avail response body bytes at p: returns how many belong to the body
+ * (>= 0) or -1 on malformed chunking, and the span to send to the client
+ * (the same bytes, or only the payload when de-chunking).
+ */
+static ssize_t
+scan_resp_body(struct exch *x, const char *p, uint32_t avail, const char **data, size_t *dlen)
+{
+	ssize_t n;
+
+	*data = p;
+	*dlen = 0;
+	switch (x->rs_mode) {
+	case BODY_CLEN:
+		n = avail < x->rs_left ? avail : (ssize_t)x->rs_left;
+		x->rs_left -= (uint64_t)n;
+		x->rs_complete = x->rs_left == 0;
+		*dlen = (size_t)n;
+		return n;
+	case BODY_CHUNKED:
+	case BODY_DECHUNK:
+		if (x->rs_ck.done)
+			return 0;
+		n = http1_chunked_feed(&x->rs_ck, p, avail, data, dlen);
+		if (n < 0)
+			return -1;
+		x->rs_complete = x->rs_ck.done;
+		if (x->rs_mode == BODY_CHUNKED) {
+			*data = p;
+			*dlen = (size_t)n;
+		}
+		return n;
+	case BODY_CLOSE:
+		*dlen = avail;
+		return avail;
+	default:
+		return 0;
+	}
+}
+
 /* Backend -> client: the head (rewritten), then the body in its framing. */
 static enum step
 relay_response(struct cconn *c)
@@ -991,35 +1033,12 @@ relay_response(struct cconn *c)
 			x->rs = RS_DONE;
 			return STEP_NEXT;
 		} else if (x->rb.data > 0 && x->rs_mode != BODY_NONE) {
-			n = 0;
-			data = iobuf_ptr(&x->rb);
-			dlen = 0;
-			switch (x->rs_mode) {
-			case BODY_CLEN:
-				n = x->rb.data < x->rs_left ? x->rb.data : (ssize_t)x->rs_left;
-				x->rs_left -= (uint64_t)n;
-				x->rs_complete = x->rs_left == 0;
-				dlen = (size_t)n;
-				break;
-			case BODY_CHUNKED:
-			case BODY_DECHUNK:
-				n = http1_chunked_feed(&x->rs_ck, iobuf_ptr(&x->rb), x->rb.data, &data, &dlen);
-				if (n < 0) {
-					log_warnx("conn=%llu: source %s: malformed chunked response body",
-					    (unsigned long long)c->id, x->up->pool->src->name);
-					close_conn(c, "malformed chunked response");
-					return STEP_DONE;
-				}
-				x->rs_complete = x->rs_ck.done;
-				if (x->rs_mode == BODY_CHUNKED) {
-					data = iobuf_ptr(&x->rb);
-					dlen = (size_t)n;
-				}
-				break;
-			default:	/* close-delimited */
-				n = x->rb.data;
-				dlen = (size_t)n;
-				break;
+			n = scan_resp_body(x, iobuf_ptr(&x->rb), x->rb.data, &data, &dlen);
+			if (n < 0) {
+				log_warnx("conn=%llu: source %s: malformed chunked response body",
+				    (unsigned long long)c->id, x->up->pool->src->name);
+				close_conn(c, "malformed chunked response");
+				return STEP_DONE;
 			}
 			x->rs_consume = (uint32_t)n;
 			if (dlen > 0) {
@@ -1176,10 +1195,25 @@ build_response(struct cconn *c)
 	for (i = 0; i < rt->conf->response.nadd; i++)
 		*v++ = rt->resp_add[i];
 	v = IOV_LIT(v, "\r\n");
+	/* Body bytes that came with the head go out in the same writev. */
+	x->rs_consume = s->head_len;
+	if (x->rb.data > s->head_len && x->rs_mode != BODY_NONE) {
+		const char *data;
+		size_t dlen;
+		ssize_t n = scan_resp_body(x, iobuf_ptr(&x->rb) + s->head_len,
+		    x->rb.data - s->head_len, &data, &dlen);
+
+		if (n > 0) {
+			x->rs_consume += (uint32_t)n;
+			if (dlen > 0)
+				v = IOV_MEM(v, data, dlen);
+		}
+		/* n < 0: the body loop meets the same bytes again and reports them. */
+		if (n < 0)
+			memset(&x->rs_ck, 0, sizeof(x->rs_ck));
+	}
 	x->scur = x->siov;
 	x->sleft = (int)(v - x->siov);
-	/* The head's bytes go once the iovecs are out; the body follows from rb. */
-	x->rs_consume = s->head_len;
 }
 
 /* Both directions are done: recycle the backend, go to the next request. */
