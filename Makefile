@@ -25,8 +25,10 @@ LIB_SRC    = $(COMMON_SRC) $(SHM_SRC) $(filter-out master/main.c,$(MASTER_SRC)) 
 LIB_OBJ    = $(LIB_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC   = $(sort $(wildcard tests/unit/*/test_*.c))
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-TOOLS_SRC  = $(sort $(wildcard tests/tools/*.c))
-TOOLS_BIN  = $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%)
+TOOLS_SRC  = $(sort $(filter-out %_shim.c,$(wildcard tests/tools/*.c)))
+SHIM_SRC   = $(sort $(wildcard tests/tools/*_shim.c))
+TOOLS_BIN  = $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%) \
+	$(SHIM_SRC:tests/tools/%_shim.c=$(B)/tools/%.so)
 
 # Debian packages: what building needs, and what testing adds.
 DEB_BUILD = gcc make pkg-config libev-dev libconfig-dev libonig-dev
@@ -46,6 +48,11 @@ $(B)/sluice: $(B)/obj/master/main.o $(LIB_OBJ)
 $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# Preloaded test shims: built without sanitizers, which do not mix with LD_PRELOAD.
+$(B)/tools/%.so: tests/tools/%_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -o $@ $< -ldl
 
 $(B)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -88,8 +95,9 @@ test: deps-test
 	@$(MAKE) --no-print-directory asan-test
 
 asan-test:
-	@$(MAKE) --no-print-directory B=build/asan OPT=-O1 SAN="$(ASAN_FLAGS)" unit integration \
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		SLUICE_SANITIZED=1 $(MAKE) --no-print-directory B=build/asan OPT=-O1 \
+		SAN="$(ASAN_FLAGS)" unit integration
 
 # Includes only point down: common <- shm <- {master, worker}.
 check-deps:

@@ -1,0 +1,1438 @@
+/*
+ * libconfig file -> struct conf. Table-driven after nginx's ngx_command_t: one
+ * table of keys per group type, every error collected with libconfig's line.
+ * The only file that includes libconfig.h.
+ */
+#include "common/conf_load.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#define WORKERS_MAX	256
+#define DUR_MAX		86400.0		/* seconds: a day is the longest timeout */
+#define PATH_MAX_TXT	256		/* "routes[12].response.header_add[3].value" */
+#define GOT_MAX		64		/* how much of a bad value an error quotes */
+
+struct ld;
+struct cf_cmd;
+
+/* True when a present, valid value of a not-yet-supported key must be refused. */
+typedef bool unsup_fn(const config_setting_t *s);
+/* True when a string value has the right shape (length is checked before). */
+typedef bool str_check_fn(const char *v);
+/*
+ * Parses a CF_FN key into base (the struct holding the field). s is NULL when
+ * the key is absent: apply the default then.
+ */
+typedef void cf_fn(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+/* Cross-key checks of one group once its keys are parsed; s is the group. */
+typedef void group_check_fn(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
+
+static bool	str_not_off(const config_setting_t *s);
+static bool	str_not_round_robin(const config_setting_t *s);
+static bool	bool_is_true(const config_setting_t *s);
+
+/*
+ * Keys that are part of the schema but whose feature is not built yet. Their
+ * values are still validated in full; a valid value is then refused with
+ * "KEY: not supported yet". Delete the row when the feature lands.
+ *   key	schema path; "[]" stands for any list index
+ *   when	NULL: any value is refused; else only values it returns true for
+ *   hint	appended in parentheses, or NULL
+ */
+static const struct unsupported {
+	const char	*key;
+	unsup_fn	*when;
+	const char	*hint;
+} unsupported[] = {
+	{ "shm",				NULL,			NULL },
+	{ "user",				NULL,			NULL },
+	{ "health",				NULL,			NULL },
+	{ "log.access",				str_not_off,		"only \"off\"" },
+	{ "listeners[].proxy_protocol",		bool_is_true,		NULL },
+	{ "routes[].path_regex",		NULL,			"use a path prefix" },
+	{ "routes[].balancer",			str_not_round_robin,	"only \"round_robin\"" },
+	{ "routes[].request.rewrite",		NULL,			NULL },
+	{ "routes[].response.rewrite_location",	NULL,			NULL },
+};
+
+enum cf_kind {
+	CF_U32 = 0,	/* integer in [min, max] -> uint32_t */
+	CF_DUR,		/* integer or float seconds in (min, max] -> double */
+	CF_BOOL,	/* true or false -> bool */
+	CF_STR,		/* non-empty string shorter than size, passing check -> char[size] */
+	CF_ENUM,	/* one of names[] -> enum, stored as its index */
+	CF_ADDR,	/* "host:port", "[v6]:port" or "unix:/path" -> struct addr_conf */
+	CF_GROUP,	/* nested group -> embedded struct, keys from sub */
+	CF_LIST,	/* list of groups -> heap array at off, uint32_t count at off_n */
+	CF_FN,		/* anything else: fn parses it */
+	CF__COUNT
+};
+
+#define CF_F_REQUIRED	0x0001u		/* must be present; a list must not be empty */
+#define CF_F_EMPTY_OK	0x0002u		/* CF_STR: "" is a valid value */
+
+/* One key of a group, after ngx_command_t. */
+struct cf_cmd {
+	const char		*name;
+	enum cf_kind		 kind;
+	unsigned		 flags;		/* CF_F_* */
+	size_t			 off;		/* offsetof the field in the group's struct */
+	size_t			 off_n;		/* CF_LIST: offsetof the uint32_t count */
+	size_t			 size;		/* CF_STR: size of the char array */
+	double			 min, max;	/* CF_U32: inclusive; CF_DUR: (min, max] */
+	double			 def;		/* default of CF_U32, CF_DUR, CF_BOOL, CF_ENUM */
+	const char		*sdef;		/* default of CF_STR, or NULL for "" */
+	const char		*expect;	/* what errors say was expected; NULL: from range */
+	str_check_fn		*check;		/* CF_STR, or NULL */
+	const char *const	*names;		/* CF_ENUM, NULL-terminated */
+	const struct cf_group	*sub;		/* CF_GROUP, CF_LIST */
+	cf_fn			*fn;		/* CF_FN */
+};
+
+/* A group type: its keys, and for list elements their size and line field. */
+struct cf_group {
+	const struct cf_cmd	*cmds;		/* ends with a NULL name */
+	size_t			 size;		/* CF_LIST: one element */
+	size_t			 line_off;	/* CF_LIST: offsetof the element's int line */
+	group_check_fn		*check;		/* or NULL */
+};
+
+/* One load in progress: where errors go and what is being filled. */
+struct ld {
+	const char		*path;
+	const char		*dir;	/* include directory of path, or NULL */
+	struct conf_errs	*errs;
+	struct conf		*c;
+};
+
+static void	err_vline(struct ld *ld, const char *file, int line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void	err_line(struct ld *ld, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void	err_at(struct ld *ld, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void	errs_sort(struct conf_errs *errs);
+static const char *describe(const config_setting_t *s, char *buf, size_t size);
+static const char *quote(const char *v, char *buf, size_t size);
+static const char *expect_text(const struct cf_cmd *cmd, char *buf, size_t size);
+static void	path_key(char *dst, const char *parent, const char *key);
+static void	path_idx(char *dst, const char *parent, unsigned idx, bool schema);
+static void	parse_group(struct ld *ld, const config_setting_t *s, const struct cf_group *g,
+    void *base, const char *where, const char *schema);
+static void	parse_value(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where, const char *schema);
+static void	parse_list(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where, const char *schema);
+static void	set_default(struct ld *ld, const struct cf_cmd *cmd, void *base,
+    const char *where, const char *schema);
+static void	check_unsupported(struct ld *ld, const config_setting_t *s, const char *where,
+    const char *schema);
+static int	str_list(struct ld *ld, const config_setting_t *s, const char *where,
+    const char *expect);
+static int	parse_addr(const char *text, struct addr_conf *a, const char **why,
+    bool *unresolved);
+static int	parse_cidr(const char *text, struct cidr_conf *cidr, const char **why);
+static bool	is_alnum(int ch);
+static bool	is_tchar(int ch);
+static bool	ok_any(const char *v);
+static bool	ok_abs_path(const char *v);
+static bool	ok_shm_name(const char *v);
+static bool	ok_source_name(const char *v);
+static bool	ok_host(const char *v);
+static bool	ok_header_name(const char *v);
+static bool	ok_header_value(const char *v);
+static bool	header_reserved(const char *name);
+static void	fn_workers(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	fn_route_sources(struct ld *ld, const config_setting_t *s,
+    const struct cf_cmd *cmd, void *base, const char *where);
+static void	fn_trusted(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	fn_header_hide(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	check_listener(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
+static void	check_source(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
+static void	check_health(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
+static void	check_route(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
+
+#define FIELD(base, off, type)	((type *)(void *)((char *)(base) + (off)))
+#define FSIZE(st, f)		sizeof(((st *)0)->f)
+
+/* Table rows, one macro per kind so each row reads like an ngx_command_t. */
+#define K_U32(n, st, f, lo, hi, d) \
+	{ .name = (n), .kind = CF_U32, .off = offsetof(st, f), .min = (lo), .max = (hi), \
+	  .def = (d) }
+#define K_DUR(n, st, f, d) \
+	{ .name = (n), .kind = CF_DUR, .off = offsetof(st, f), .min = 0, .max = DUR_MAX, \
+	  .def = (d) }
+#define K_BOOL(n, st, f, d) \
+	{ .name = (n), .kind = CF_BOOL, .off = offsetof(st, f), .def = (d) }
+#define K_STR(n, st, f, fl, d, chk, exp) \
+	{ .name = (n), .kind = CF_STR, .flags = (fl), .off = offsetof(st, f), \
+	  .size = FSIZE(st, f), .sdef = (d), .check = (chk), .expect = (exp) }
+#define K_ENUM(n, st, f, nm, d, exp) \
+	{ .name = (n), .kind = CF_ENUM, .off = offsetof(st, f), .names = (nm), .def = (d), \
+	  .expect = (exp) }
+#define K_ADDR(n, st, f, fl) \
+	{ .name = (n), .kind = CF_ADDR, .flags = (fl), .off = offsetof(st, f), \
+	  .expect = "\"host:port\", \"[ipv6]:port\" or \"unix:/path\"" }
+#define K_GROUP(n, st, f, g) \
+	{ .name = (n), .kind = CF_GROUP, .off = offsetof(st, f), .sub = (g), .expect = "a group" }
+#define K_LIST(n, st, f, fn_, fl, g, exp) \
+	{ .name = (n), .kind = CF_LIST, .flags = (fl), .off = offsetof(st, f), \
+	  .off_n = offsetof(st, fn_), .sub = (g), .expect = (exp) }
+#define K_FN(n, st, f, fn_, fl, fun, exp) \
+	{ .name = (n), .kind = CF_FN, .flags = (fl), .off = offsetof(st, f), \
+	  .off_n = offsetof(st, fn_), .fn = (fun), .expect = (exp) }
+#define K_END	{ .name = NULL }
+
+/* Enum fields are stored through an int: their index in names[]. */
+_Static_assert(sizeof(enum log_level) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum balancer) == sizeof(int), "enum stored as int");
+
+static const char *const level_names[] = {
+	[LOG_L_ERROR] = "error", [LOG_L_WARN] = "warn", [LOG_L_INFO] = "info",
+	[LOG_L_DEBUG] = "debug", [LOG_L__COUNT] = NULL,
+};
+
+static const char *const balancer_names[] = {
+	[LB_ROUND_ROBIN] = "round_robin", [LB_LEAST_CONN] = "least_conn",
+	[LB_IP_HASH] = "ip_hash", [LB_FAILOVER] = "failover", [LB__COUNT] = NULL,
+};
+
+#define EXP_PATH	"a path starting with \"/\""
+#define EXP_HNAME	"a header name (an HTTP token; not Host, Content-Length, " \
+			"Transfer-Encoding or hop-by-hop)"
+#define EXP_HVALUE	"a header value without CR, LF or control characters"
+
+static const struct cf_cmd log_cmds[] = {
+	K_STR("error", struct log_conf, error, 0, "stderr", ok_any, "\"stderr\" or a file path"),
+	K_ENUM("level", struct log_conf, level, level_names, LOG_L_INFO,
+	    "\"error\", \"warn\", \"info\" or \"debug\""),
+	K_STR("access", struct log_conf, access, 0, "off", ok_any, "\"off\" or a file path"),
+	K_END
+};
+
+static const struct cf_cmd limits_cmds[] = {
+	K_U32("max_connections", struct limits_conf, max_connections, 1, 1000000, 10000),
+	K_U32("max_request_line", struct limits_conf, max_request_line, 64, 1048576, 8192),
+	K_U32("max_header_size", struct limits_conf, max_header_size, 256, 1048576, 16384),
+	K_U32("max_headers", struct limits_conf, max_headers, 1, 1000, 100),
+	K_END
+};
+
+static const struct cf_cmd timeouts_cmds[] = {
+	K_DUR("client_header", struct timeouts_conf, client_header, 10),
+	K_DUR("client_keepalive", struct timeouts_conf, client_keepalive, 60),
+	K_DUR("backend_connect", struct timeouts_conf, backend_connect, 3),
+	K_DUR("backend_response", struct timeouts_conf, backend_response, 60),
+	K_DUR("backend_idle", struct timeouts_conf, backend_idle, 30),
+	K_DUR("graceful", struct timeouts_conf, graceful, 30),
+	K_END
+};
+
+static const struct cf_cmd listener_cmds[] = {
+	K_ADDR("address", struct listener_conf, addr, CF_F_REQUIRED),
+	K_BOOL("proxy_protocol", struct listener_conf, proxy_protocol, false),
+	K_END
+};
+
+static const struct cf_cmd source_cmds[] = {
+	K_STR("name", struct source_conf, name, CF_F_REQUIRED, NULL, ok_source_name,
+	    "a name of 1..63 characters from [A-Za-z0-9_.-]"),
+	K_ADDR("address", struct source_conf, addr, CF_F_REQUIRED),
+	K_U32("weight", struct source_conf, weight, 1, 256, 1),
+	K_U32("max_fails", struct source_conf, max_fails, 0, 1000, 1),
+	K_DUR("fail_timeout", struct source_conf, fail_timeout, 10),
+	K_BOOL("backup", struct source_conf, backup, false),
+	K_END
+};
+
+static const struct cf_cmd health_cmds[] = {
+	K_STR("path", struct health_conf, path, 0, "/health", ok_abs_path, EXP_PATH),
+	K_DUR("interval", struct health_conf, interval, 2),
+	K_DUR("timeout", struct health_conf, timeout, 1),
+	K_U32("rise", struct health_conf, rise, 1, 100, 2),
+	K_U32("fall", struct health_conf, fall, 1, 100, 3),
+	K_END
+};
+
+static const struct cf_cmd rewrite_cmds[] = {
+	K_STR("regex", struct rewrite_conf, regex, CF_F_REQUIRED, NULL, ok_any,
+	    "a regular expression"),
+	K_STR("replace", struct rewrite_conf, replace, CF_F_REQUIRED | CF_F_EMPTY_OK, NULL, ok_any,
+	    "a replacement string"),
+	K_END
+};
+
+static const struct cf_cmd header_cmds[] = {
+	K_STR("name", struct header_conf, name, CF_F_REQUIRED, NULL, ok_header_name, EXP_HNAME),
+	K_STR("value", struct header_conf, value, CF_F_REQUIRED | CF_F_EMPTY_OK, NULL,
+	    ok_header_value, EXP_HVALUE),
+	K_END
+};
+
+static const struct cf_group rewrite_group = {
+	rewrite_cmds, sizeof(struct rewrite_conf), offsetof(struct rewrite_conf, line), NULL
+};
+static const struct cf_group header_group = {
+	header_cmds, sizeof(struct header_conf), offsetof(struct header_conf, line), NULL
+};
+
+#define EXP_REWRITE	"a list of groups ( { regex = \"...\"; replace = \"...\"; } )"
+#define EXP_HADD	"a list of groups ( { name = \"...\"; value = \"...\"; } )"
+#define EXP_HHIDE	"an array of header names [ \"X-Name\", ... ]"
+
+static const struct cf_cmd request_cmds[] = {
+	K_LIST("rewrite", struct rules_conf, rewrite, nrewrite, 0, &rewrite_group, EXP_REWRITE),
+	K_LIST("header_add", struct rules_conf, add, nadd, 0, &header_group, EXP_HADD),
+	K_FN("header_hide", struct rules_conf, hide, nhide, 0, fn_header_hide, EXP_HHIDE),
+	K_END
+};
+
+static const struct cf_cmd response_cmds[] = {
+	K_LIST("header_add", struct rules_conf, add, nadd, 0, &header_group, EXP_HADD),
+	K_FN("header_hide", struct rules_conf, hide, nhide, 0, fn_header_hide, EXP_HHIDE),
+	K_LIST("rewrite_location", struct rules_conf, rewrite, nrewrite, 0, &rewrite_group,
+	    EXP_REWRITE),
+	K_END
+};
+
+static const struct cf_group request_group = { request_cmds, 0, 0, NULL };
+static const struct cf_group response_group = { response_cmds, 0, 0, NULL };
+
+static const struct cf_cmd route_cmds[] = {
+	K_STR("host", struct route_conf, host, 0, "*", ok_host,
+	    "\"*\", \"*.example.com\" or a host name"),
+	K_STR("path", struct route_conf, path, 0, "/", ok_abs_path, EXP_PATH),
+	K_STR("path_regex", struct route_conf, path_regex, 0, NULL, ok_any,
+	    "a regular expression"),
+	K_FN("sources", struct route_conf, sources, nsources, CF_F_REQUIRED, fn_route_sources,
+	    "a non-empty array of source names [ \"app1\", ... ]"),
+	K_ENUM("balancer", struct route_conf, balancer, balancer_names, LB_ROUND_ROBIN,
+	    "\"round_robin\", \"least_conn\", \"ip_hash\" or \"failover\""),
+	K_U32("reuse_max", struct route_conf, reuse_max, 0, 4096, 16),
+	K_U32("reuse_requests", struct route_conf, reuse_requests, 1, 1000000, 1000),
+	K_U32("retries", struct route_conf, retries, 0, 16, 1),
+	K_BOOL("preserve_host", struct route_conf, preserve_host, true),
+	K_BOOL("x_forwarded_for", struct route_conf, x_forwarded_for, true),
+	K_FN("trusted_proxies", struct route_conf, trusted, ntrusted, 0, fn_trusted,
+	    "an array of addresses or CIDRs [ \"10.0.0.0/8\", \"::1/128\" ]"),
+	K_GROUP("request", struct route_conf, request, &request_group),
+	K_GROUP("response", struct route_conf, response, &response_group),
+	K_END
+};
+
+static const struct cf_group log_group = { log_cmds, 0, 0, NULL };
+static const struct cf_group limits_group = { limits_cmds, 0, 0, NULL };
+static const struct cf_group timeouts_group = { timeouts_cmds, 0, 0, NULL };
+static const struct cf_group health_group = { health_cmds, 0, 0, check_health };
+static const struct cf_group listener_group = {
+	listener_cmds, sizeof(struct listener_conf), offsetof(struct listener_conf, line),
+	check_listener
+};
+static const struct cf_group source_group = {
+	source_cmds, sizeof(struct source_conf), offsetof(struct source_conf, line), check_source
+};
+static const struct cf_group route_group = {
+	route_cmds, sizeof(struct route_conf), offsetof(struct route_conf, line), check_route
+};
+
+/* Order matters: sources are parsed before routes, which name them. */
+static const struct cf_cmd top_cmds[] = {
+	K_FN("workers", struct conf, workers, workers, 0, fn_workers,
+	    "\"auto\" or an integer 1..256"),
+	K_STR("pid_file", struct conf, pid_file, 0, "/tmp/sluice.pid", ok_any, "a file path"),
+	K_STR("shm", struct conf, shm, 0, "/sluice", ok_shm_name,
+	    "a POSIX shm name such as \"/sluice\" (one leading \"/\", at most 63 characters)"),
+	K_STR("user", struct conf, user, 0, NULL, ok_any, "a user name of at most 63 characters"),
+	K_GROUP("log", struct conf, log, &log_group),
+	K_GROUP("limits", struct conf, limits, &limits_group),
+	K_GROUP("timeouts", struct conf, timeouts, &timeouts_group),
+	K_LIST("listeners", struct conf, listeners, nlisteners, CF_F_REQUIRED, &listener_group,
+	    "a list of at least one listener ( { address = \"0.0.0.0:8080\"; } )"),
+	K_LIST("sources", struct conf, sources, nsources, CF_F_REQUIRED, &source_group,
+	    "a list of at least one source ( { name = \"app1\"; address = \"127.0.0.1:9001\"; } )"),
+	K_GROUP("health", struct conf, health, &health_group),
+	K_LIST("routes", struct conf, routes, nroutes, CF_F_REQUIRED, &route_group,
+	    "a list of at least one route ( { sources = [ \"app1\" ]; } )"),
+	K_END
+};
+
+static const struct cf_group top_group = { top_cmds, 0, 0, NULL };
+
+/* Framing, Host and hop-by-hop headers belong to sluice: rules may not add or hide them. */
+static const char *const reserved_headers[] = {
+	"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "TE",
+	"Trailer", "Upgrade", "Proxy-Connection", NULL
+};
+
+struct conf *
+conf_load(const char *path, struct conf_errs *errs)
+{
+	struct conf_errs local;
+	struct ld ld;
+	struct conf *c;
+	config_t cfg;
+	char dir[CONF_STR_MAX];
+	const char *slash;
+	int saved;
+
+	if (errs == NULL)
+		errs = &local;
+	memset(errs, 0, sizeof(*errs));
+	ld.path = path;
+	ld.dir = NULL;
+	ld.errs = errs;
+	ld.c = NULL;
+	if (strlen(path) >= sizeof(c->file)) {
+		err_line(&ld, path, 0, "file path too long (at most %zu characters)",
+		    sizeof(c->file) - 1);
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		err_line(&ld, path, 0, "out of memory");
+		return NULL;
+	}
+	ld.c = c;
+	memcpy(c->file, path, strlen(path) + 1);
+
+	config_init(&cfg);
+	/* @include "x.conf" is relative to the file's own directory. */
+	if ((slash = strrchr(path, '/')) != NULL) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		ld.dir = slash == path ? "" : dir;
+		config_set_include_dir(&cfg, slash == path ? "/" : dir);
+	}
+	errno = 0;
+	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		saved = errno;
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			err_line(&ld, path, 0, "cannot read the file: %s",
+			    saved != 0 ? strerror(saved) : "I/O error");
+		else
+			err_line(&ld, config_error_file(&cfg) != NULL ?
+			    config_error_file(&cfg) : path, config_error_line(&cfg), "%s",
+			    config_error_text(&cfg));
+		config_destroy(&cfg);
+		free(c);
+		return NULL;
+	}
+	parse_group(&ld, config_root_setting(&cfg), &top_group, c, "", "");
+	config_destroy(&cfg);
+	if (errs->total > 0) {
+		errs_sort(errs);
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+conf_free(struct conf *c)
+{
+	struct route_conf *r;
+	uint32_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nroutes && c->routes != NULL; i++) {
+		r = &c->routes[i];
+		free(r->sources);
+		free(r->trusted);
+		free(r->request.rewrite);
+		free(r->request.add);
+		free(r->request.hide);
+		free(r->response.rewrite);
+		free(r->response.add);
+		free(r->response.hide);
+	}
+	free(c->routes);
+	free(c->sources);
+	free(c->listeners);
+	free(c);
+}
+
+void
+conf_errs_print(const struct conf_errs *errs, FILE *out)
+{
+	const struct conf_err *e;
+	unsigned i, more;
+
+	for (i = 0; i < errs->n; i++) {
+		e = &errs->err[i];
+		if (e->line > 0)
+			fprintf(out, "%s:%d: %s\n", e->file, e->line, e->msg);
+		else
+			fprintf(out, "%s: %s\n", e->file, e->msg);
+	}
+	if (errs->total > errs->n) {
+		more = errs->total - errs->n;
+		fprintf(out, "... and %u more error%s\n", more, more == 1 ? "" : "s");
+	}
+}
+
+int
+conf_parse_addr(const char *text, struct addr_conf *a, const char **why)
+{
+	const char *dummy;
+	bool unresolved;
+
+	return parse_addr(text, a, why != NULL ? why : &dummy, &unresolved);
+}
+
+/* --- errors ------------------------------------------------------------- */
+
+static void
+err_vline(struct ld *ld, const char *file, int line, const char *fmt, va_list ap)
+{
+	struct conf_err *e;
+
+	ld->errs->total++;
+	if (ld->errs->n >= sizeof(ld->errs->err) / sizeof(ld->errs->err[0]))
+		return;
+	e = &ld->errs->err[ld->errs->n++];
+	/* libconfig names an included file as written; it was opened in dir. */
+	if (ld->dir != NULL && strcmp(file, ld->path) != 0 && file[0] != '/')
+		snprintf(e->file, sizeof(e->file), "%s/%s", ld->dir, file);
+	else
+		snprintf(e->file, sizeof(e->file), "%s", file);
+	e->line = line;
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+}
+
+static void
+err_line(struct ld *ld, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vline(ld, file, line, fmt, ap);
+	va_end(ap);
+}
+
+/* Records an error at s's file and line (the root setting has line 0). */
+static void
+err_at(struct ld *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	const char *file = ld->path;
+	va_list ap;
+	int line = 0;
+
+	if (s != NULL) {
+		line = (int)config_setting_source_line(s);
+		if (config_setting_source_file(s) != NULL)
+			file = config_setting_source_file(s);
+	}
+	va_start(ap, fmt);
+	err_vline(ld, file, line, fmt, ap);
+	va_end(ap);
+}
+
+/* Keys are visited in table order; operators read errors in file order. Stable. */
+static void
+errs_sort(struct conf_errs *errs)
+{
+	struct conf_err tmp;
+	unsigned i, j;
+	int cmp;
+
+	for (i = 1; i < errs->n; i++) {
+		tmp = errs->err[i];
+		for (j = i; j > 0; j--) {
+			cmp = strcmp(errs->err[j - 1].file, tmp.file);
+			if (cmp < 0 || (cmp == 0 && errs->err[j - 1].line <= tmp.line))
+				break;
+			errs->err[j] = errs->err[j - 1];
+		}
+		errs->err[j] = tmp;
+	}
+}
+
+/* What the operator wrote, for "got ...". */
+static const char *
+describe(const config_setting_t *s, char *buf, size_t size)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		snprintf(buf, size, "%lld", config_setting_get_int64(s));
+		break;
+	case CONFIG_TYPE_FLOAT:
+		snprintf(buf, size, "%g", config_setting_get_float(s));
+		break;
+	case CONFIG_TYPE_STRING:
+		quote(config_setting_get_string(s), buf, size);
+		break;
+	case CONFIG_TYPE_BOOL:
+		snprintf(buf, size, "%s", config_setting_get_bool(s) ? "true" : "false");
+		break;
+	case CONFIG_TYPE_GROUP:
+		snprintf(buf, size, "a group");
+		break;
+	case CONFIG_TYPE_ARRAY:
+		snprintf(buf, size, config_setting_length(s) == 0 ? "an empty array" : "an array");
+		break;
+	case CONFIG_TYPE_LIST:
+		snprintf(buf, size, config_setting_length(s) == 0 ? "an empty list" : "a list");
+		break;
+	default:
+		snprintf(buf, size, "an unknown type");
+		break;
+	}
+	return buf;
+}
+
+/*
+ * v in double quotes, with quotes, backslashes and control characters escaped
+ * so that one error stays one line; cut with "..." to fit size (>= 16).
+ */
+static const char *
+quote(const char *v, char *buf, size_t size)
+{
+	unsigned char ch;
+	size_t o = 0;
+
+	buf[o++] = '"';
+	/* Room kept for one escape (4), "..." (3), the quote and the NUL. */
+	for (; *v != '\0' && o + 9 <= size; v++) {
+		ch = (unsigned char)*v;
+		if (ch == '"' || ch == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)ch;
+		} else if (ch < ' ' || ch == 0x7f) {
+			o += (size_t)snprintf(buf + o, size - o, ch == '\n' ? "\\n" :
+			    ch == '\r' ? "\\r" : ch == '\t' ? "\\t" : "\\x%02x", ch);
+		} else {
+			buf[o++] = (char)ch;
+		}
+	}
+	if (*v != '\0') {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+static const char *
+expect_text(const struct cf_cmd *cmd, char *buf, size_t size)
+{
+	if (cmd->expect != NULL)
+		return cmd->expect;
+	switch (cmd->kind) {
+	case CF_U32:
+		snprintf(buf, size, "an integer %.0f..%.0f", cmd->min, cmd->max);
+		break;
+	case CF_DUR:
+		snprintf(buf, size, "a number of seconds > %.0f and <= %.0f", cmd->min, cmd->max);
+		break;
+	case CF_BOOL:
+		snprintf(buf, size, "true or false");
+		break;
+	default:
+		snprintf(buf, size, "a value");
+		break;
+	}
+	return buf;
+}
+
+/* "routes[0]" + "path" -> "routes[0].path"; at the top level just "path". */
+static void
+path_key(char *dst, const char *parent, const char *key)
+{
+	if (parent[0] == '\0')
+		snprintf(dst, PATH_MAX_TXT, "%s", key);
+	else
+		snprintf(dst, PATH_MAX_TXT, "%.120s.%.120s", parent, key);
+}
+
+/* "routes" + 3 -> "routes[3]", or "routes[]" for the schema path. */
+static void
+path_idx(char *dst, const char *parent, unsigned idx, bool schema)
+{
+	if (schema)
+		snprintf(dst, PATH_MAX_TXT, "%.240s[]", parent);
+	else
+		snprintf(dst, PATH_MAX_TXT, "%.240s[%u]", parent, idx);
+}
+
+/* --- the table walker --------------------------------------------------- */
+
+/*
+ * Fills base from group s after g's keys: unknown keys, then each key of the
+ * table (its default when absent), then g's cross checks. s NULL: defaults only.
+ */
+static void
+parse_group(struct ld *ld, const config_setting_t *s, const struct cf_group *g, void *base,
+    const char *where, const char *schema)
+{
+	const struct cf_cmd *cmd;
+	const config_setting_t *m;
+	char w[PATH_MAX_TXT], sc[PATH_MAX_TXT], keys[200], buf[GOT_MAX];
+	size_t kl;
+	int i, n;
+	unsigned before;
+
+	if (s != NULL) {
+		n = config_setting_length(s);
+		for (i = 0; i < n; i++) {
+			m = config_setting_get_elem(s, (unsigned)i);
+			for (cmd = g->cmds; cmd->name != NULL; cmd++)
+				if (strcmp(cmd->name, config_setting_name(m)) == 0)
+					break;
+			if (cmd->name != NULL)
+				continue;
+			keys[0] = '\0';
+			kl = 0;
+			for (cmd = g->cmds; cmd->name != NULL && kl < sizeof(keys); cmd++)
+				kl += (size_t)snprintf(keys + kl, sizeof(keys) - kl, "%s%s",
+				    cmd == g->cmds ? "" : ", ", cmd->name);
+			err_at(ld, m, "unknown key \"%.60s\" %s%s (expected one of: %s)",
+			    config_setting_name(m), where[0] == '\0' ? "at the top level" : "in ",
+			    where, keys);
+		}
+	}
+	for (cmd = g->cmds; cmd->name != NULL; cmd++) {
+		path_key(w, where, cmd->name);
+		path_key(sc, schema, cmd->name);
+		m = s != NULL ? config_setting_get_member(s, cmd->name) : NULL;
+		if (m == NULL) {
+			set_default(ld, cmd, base, w, sc);
+			if (s != NULL && (cmd->flags & CF_F_REQUIRED))
+				err_at(ld, s, "%s: missing, expected %s", w,
+				    expect_text(cmd, buf, sizeof(buf)));
+			continue;
+		}
+		before = ld->errs->total;
+		parse_value(ld, m, cmd, base, w, sc);
+		if (ld->errs->total == before)
+			check_unsupported(ld, m, w, sc);
+	}
+	if (s != NULL && g->check != NULL)
+		g->check(ld, s, base, where);
+}
+
+static void
+set_default(struct ld *ld, const struct cf_cmd *cmd, void *base, const char *where,
+    const char *schema)
+{
+	switch (cmd->kind) {
+	case CF_U32:
+		*FIELD(base, cmd->off, uint32_t) = (uint32_t)cmd->def;
+		break;
+	case CF_DUR:
+		*FIELD(base, cmd->off, double) = cmd->def;
+		break;
+	case CF_BOOL:
+		*FIELD(base, cmd->off, bool) = cmd->def != 0;
+		break;
+	case CF_ENUM:
+		*FIELD(base, cmd->off, int) = (int)cmd->def;
+		break;
+	case CF_STR:
+		snprintf(FIELD(base, cmd->off, char), cmd->size, "%s",
+		    cmd->sdef != NULL ? cmd->sdef : "");
+		break;
+	case CF_GROUP:
+		parse_group(ld, NULL, cmd->sub, FIELD(base, cmd->off, char), where, schema);
+		break;
+	case CF_FN:
+		cmd->fn(ld, NULL, cmd, base, where);
+		break;
+	case CF_ADDR:
+	case CF_LIST:
+	case CF__COUNT:
+		break;	/* zeroed by calloc */
+	}
+}
+
+static void
+parse_value(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where, const char *schema)
+{
+	char got[GOT_MAX], exp[GOT_MAX];
+	const char *v, *why;
+	long long iv;
+	double dv;
+	size_t len;
+	int type = config_setting_type(s), i;
+	bool unresolved;
+
+	switch (cmd->kind) {
+	case CF_U32:
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+			goto bad;
+		iv = config_setting_get_int64(s);
+		if ((double)iv < cmd->min || (double)iv > cmd->max)
+			goto bad;
+		*FIELD(base, cmd->off, uint32_t) = (uint32_t)iv;
+		return;
+	case CF_DUR:
+		if (type == CONFIG_TYPE_FLOAT)
+			dv = config_setting_get_float(s);
+		else if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
+			dv = (double)config_setting_get_int64(s);
+		else
+			goto bad;
+		if (!isfinite(dv) || dv <= cmd->min || dv > cmd->max)
+			goto bad;
+		*FIELD(base, cmd->off, double) = dv;
+		return;
+	case CF_BOOL:
+		if (type != CONFIG_TYPE_BOOL)
+			goto bad;
+		*FIELD(base, cmd->off, bool) = config_setting_get_bool(s) != 0;
+		return;
+	case CF_STR:
+		if (type != CONFIG_TYPE_STRING)
+			goto bad;
+		v = config_setting_get_string(s);
+		len = strlen(v);
+		if (len >= cmd->size) {
+			err_at(ld, s, "%s: expected %s, got a string of %zu characters "
+			    "(at most %zu)", where, expect_text(cmd, exp, sizeof(exp)), len,
+			    cmd->size - 1);
+			return;
+		}
+		if ((len == 0 && !(cmd->flags & CF_F_EMPTY_OK)) ||
+		    (cmd->check != NULL && !cmd->check(v)))
+			goto bad;
+		memcpy(FIELD(base, cmd->off, char), v, len + 1);
+		return;
+	case CF_ENUM:
+		if (type != CONFIG_TYPE_STRING)
+			goto bad;
+		v = config_setting_get_string(s);
+		for (i = 0; cmd->names[i] != NULL; i++)
+			if (strcmp(cmd->names[i], v) == 0)
+				break;
+		if (cmd->names[i] == NULL)
+			goto bad;
+		*FIELD(base, cmd->off, int) = i;
+		return;
+	case CF_ADDR:
+		if (type != CONFIG_TYPE_STRING)
+			goto bad;
+		v = config_setting_get_string(s);
+		if (parse_addr(v, FIELD(base, cmd->off, struct addr_conf), &why, &unresolved) == 0)
+			return;
+		if (unresolved)
+			err_at(ld, s, "%s: cannot resolve %s: %s", where,
+			    quote(v, got, sizeof(got)), why);
+		else
+			err_at(ld, s, "%s: expected %s, got %s (%s)", where, cmd->expect,
+			    describe(s, got, sizeof(got)), why);
+		return;
+	case CF_GROUP:
+		if (type != CONFIG_TYPE_GROUP)
+			goto bad;
+		parse_group(ld, s, cmd->sub, FIELD(base, cmd->off, char), where, schema);
+		return;
+	case CF_LIST:
+		parse_list(ld, s, cmd, base, where, schema);
+		return;
+	case CF_FN:
+		cmd->fn(ld, s, cmd, base, where);
+		return;
+	case CF__COUNT:
+		break;
+	}
+bad:
+	err_at(ld, s, "%s: expected %s, got %s", where, expect_text(cmd, exp, sizeof(exp)),
+	    describe(s, got, sizeof(got)));
+}
+
+/* A list of groups into a heap array; each element is a group of cmd->sub. */
+static void
+parse_list(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where, const char *schema)
+{
+	const config_setting_t *e;
+	char w[PATH_MAX_TXT], sc[PATH_MAX_TXT], got[GOT_MAX];
+	char *arr;
+	int n, i;
+
+	n = config_setting_length(s);
+	/* "x = ();" and "x = [];" both read as an empty list. */
+	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
+	    !(config_setting_type(s) == CONFIG_TYPE_ARRAY && n == 0)) {
+		err_at(ld, s, "%s: expected %s, got %s", where, cmd->expect,
+		    describe(s, got, sizeof(got)));
+		return;
+	}
+	if (n == 0) {
+		if (cmd->flags & CF_F_REQUIRED)
+			err_at(ld, s, "%s: expected %s, got an empty list", where, cmd->expect);
+		return;
+	}
+	if (n > CONF_LIST_MAX) {
+		err_at(ld, s, "%s: expected at most %d entries, got %d", where, CONF_LIST_MAX, n);
+		return;
+	}
+	if ((arr = calloc((size_t)n, cmd->sub->size)) == NULL) {
+		err_at(ld, s, "%s: out of memory", where);
+		return;
+	}
+	/* Stored before the elements are parsed: their checks look at earlier ones. */
+	*FIELD(base, cmd->off, void *) = arr;
+	*FIELD(base, cmd->off_n, uint32_t) = (uint32_t)n;
+	path_idx(sc, schema, 0, true);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		path_idx(w, where, (unsigned)i, false);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			err_at(ld, e, "%s: expected a group { ... }, got %s", w,
+			    describe(e, got, sizeof(got)));
+			continue;
+		}
+		*FIELD(arr + (size_t)i * cmd->sub->size, cmd->sub->line_off, int) =
+		    (int)config_setting_source_line(e);
+		parse_group(ld, e, cmd->sub, arr + (size_t)i * cmd->sub->size, w, sc);
+	}
+}
+
+static void
+check_unsupported(struct ld *ld, const config_setting_t *s, const char *where,
+    const char *schema)
+{
+	const struct unsupported *u;
+
+	for (u = unsupported; u < unsupported + sizeof(unsupported) / sizeof(unsupported[0]); u++) {
+		if (strcmp(u->key, schema) != 0 || (u->when != NULL && !u->when(s)))
+			continue;
+		err_at(ld, s, "%s: not supported yet%s%s%s", where, u->hint != NULL ? " (" : "",
+		    u->hint != NULL ? u->hint : "", u->hint != NULL ? ")" : "");
+	}
+}
+
+static bool
+str_not_off(const config_setting_t *s)
+{
+	return strcmp(config_setting_get_string(s), "off") != 0;
+}
+
+static bool
+str_not_round_robin(const config_setting_t *s)
+{
+	return strcmp(config_setting_get_string(s), "round_robin") != 0;
+}
+
+static bool
+bool_is_true(const config_setting_t *s)
+{
+	return config_setting_get_bool(s) != 0;
+}
+
+/*
+ * Checks that s is an array or list of strings of at most CONF_LIST_MAX.
+ * Returns the count, or -1 after recording the errors.
+ */
+static int
+str_list(struct ld *ld, const config_setting_t *s, const char *where, const char *expect)
+{
+	const config_setting_t *e;
+	char got[GOT_MAX];
+	int n, i, bad = 0;
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		err_at(ld, s, "%s: expected %s, got %s", where, expect,
+		    describe(s, got, sizeof(got)));
+		return -1;
+	}
+	n = config_setting_length(s);
+	if (n > CONF_LIST_MAX) {
+		err_at(ld, s, "%s: expected at most %d entries, got %d", where, CONF_LIST_MAX, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			err_at(ld, e, "%s[%d]: expected a string, got %s", where, i,
+			    describe(e, got, sizeof(got)));
+			bad = 1;
+		}
+	}
+	return bad ? -1 : n;
+}
+
+/* --- keys that need code ------------------------------------------------ */
+
+static void
+fn_workers(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	uint32_t *workers = FIELD(base, cmd->off, uint32_t);
+	char got[GOT_MAX];
+	long ncpu;
+	long long v;
+
+	if (s == NULL || (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    strcmp(config_setting_get_string(s), "auto") == 0)) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		*workers = ncpu < 1 ? 1 : ncpu > WORKERS_MAX ? WORKERS_MAX : (uint32_t)ncpu;
+		return;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_INT ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64) {
+		v = config_setting_get_int64(s);
+		if (v >= 1 && v <= WORKERS_MAX) {
+			*workers = (uint32_t)v;
+			return;
+		}
+	}
+	err_at(ld, s, "%s: expected %s, got %s", where, cmd->expect, describe(s, got, sizeof(got)));
+}
+
+/* Names -> indices into conf.sources, which top_cmds parses first. */
+static void
+fn_route_sources(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where)
+{
+	struct route_conf *r = base;
+	const struct conf *c = ld->c;
+	const config_setting_t *e;
+	const char *name;
+	char q[GOT_MAX];
+	uint32_t j, k;
+	int n, i;
+
+	if (s == NULL)
+		return;
+	if ((n = str_list(ld, s, where, cmd->expect)) < 0)
+		return;
+	if (n == 0) {
+		err_at(ld, s, "%s: expected %s, got an empty array", where, cmd->expect);
+		return;
+	}
+	if ((r->sources = calloc((size_t)n, sizeof(*r->sources))) == NULL) {
+		err_at(ld, s, "%s: out of memory", where);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		name = config_setting_get_string(e);
+		for (j = 0; j < c->nsources; j++)
+			if (c->sources[j].name[0] != '\0' && strcmp(c->sources[j].name, name) == 0)
+				break;
+		if (j == c->nsources) {
+			/* With no valid sources list, that error says it all. */
+			if (c->nsources > 0)
+				err_at(ld, e, "%s: unknown source %s", where,
+				    quote(name, q, sizeof(q)));
+			continue;
+		}
+		for (k = 0; k < r->nsources; k++)
+			if (r->sources[k] == j)
+				break;
+		if (k < r->nsources) {
+			err_at(ld, e, "%s: source %s listed twice", where,
+			    quote(name, q, sizeof(q)));
+			continue;
+		}
+		r->sources[r->nsources++] = j;
+	}
+}
+
+static void
+fn_trusted(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	struct route_conf *r = base;
+	const config_setting_t *e;
+	const char *v, *why;
+	char q[GOT_MAX];
+	int n, i;
+
+	if (s == NULL || (n = str_list(ld, s, where, cmd->expect)) <= 0)
+		return;
+	if ((r->trusted = calloc((size_t)n, sizeof(*r->trusted))) == NULL) {
+		err_at(ld, s, "%s: out of memory", where);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		v = config_setting_get_string(e);
+		if (parse_cidr(v, &r->trusted[r->ntrusted], &why) == -1) {
+			err_at(ld, e, "%s[%d]: expected an address or CIDR such as \"10.0.0.0/8\" "
+			    "or \"::1/128\", got %s (%s)", where, i, quote(v, q, sizeof(q)), why);
+			continue;
+		}
+		r->ntrusted++;
+	}
+}
+
+static void
+fn_header_hide(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	struct rules_conf *rc = base;
+	const config_setting_t *e;
+	const char *v;
+	char q[GOT_MAX];
+	int n, i;
+
+	if (s == NULL || (n = str_list(ld, s, where, cmd->expect)) <= 0)
+		return;
+	if ((rc->hide = calloc((size_t)n, sizeof(*rc->hide))) == NULL) {
+		err_at(ld, s, "%s: out of memory", where);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		v = config_setting_get_string(e);
+		if (strlen(v) >= sizeof(*rc->hide) || !ok_header_name(v)) {
+			err_at(ld, e, "%s[%d]: expected %s, got %s", where, i, EXP_HNAME,
+			    quote(v, q, sizeof(q)));
+			continue;
+		}
+		memcpy(rc->hide[rc->nhide++], v, strlen(v) + 1);
+	}
+}
+
+/* --- cross checks ------------------------------------------------------- */
+
+static void
+check_listener(struct ld *ld, const config_setting_t *s, void *base, const char *where)
+{
+	const struct listener_conf *l = base, *o;
+	const config_setting_t *first;
+	char q[GOT_MAX];
+
+	if (l->addr.len == 0)
+		return;
+	for (o = ld->c->listeners; o < l; o++) {
+		if (o->addr.len != l->addr.len ||
+		    memcmp(&o->addr.ss, &l->addr.ss, l->addr.len) != 0)
+			continue;
+		first = config_setting_get_member(config_setting_get_elem(config_setting_parent(s),
+		    (unsigned)(o - ld->c->listeners)), "address");
+		err_at(ld, config_setting_get_member(s, "address"),
+		    "%s.address: duplicate address %s (first at line %u)", where,
+		    quote(l->addr.text, q, sizeof(q)),
+		    first != NULL ? config_setting_source_line(first) : 0);
+		return;
+	}
+}
+
+static void
+check_source(struct ld *ld, const config_setting_t *s, void *base, const char *where)
+{
+	const struct source_conf *src = base, *o;
+	const config_setting_t *first;
+
+	if (src->name[0] == '\0')
+		return;
+	for (o = ld->c->sources; o < src; o++) {
+		if (strcmp(o->name, src->name) != 0)
+			continue;
+		first = config_setting_get_member(config_setting_get_elem(config_setting_parent(s),
+		    (unsigned)(o - ld->c->sources)), "name");
+		err_at(ld, config_setting_get_member(s, "name"),
+		    "%s.name: duplicate name \"%s\" (first at line %u)", where, src->name,
+		    first != NULL ? config_setting_source_line(first) : 0);
+		return;
+	}
+}
+
+static void
+check_health(struct ld *ld, const config_setting_t *s, void *base, const char *where)
+{
+	struct health_conf *h = base;
+
+	(void)ld, (void)s, (void)where;
+	h->enabled = true;
+}
+
+static void
+check_route(struct ld *ld, const config_setting_t *s, void *base, const char *where)
+{
+	struct route_conf *r = base;
+	const config_setting_t *p, *re;
+
+	p = config_setting_get_member(s, "path");
+	re = config_setting_get_member(s, "path_regex");
+	if (re == NULL)
+		return;
+	/* A regex route has no prefix: clear the "/" default. */
+	r->path[0] = '\0';
+	if (p != NULL)
+		err_at(ld, re, "%s.path_regex: cannot be combined with path (line %u): "
+		    "a route matches a prefix or a regex", where, config_setting_source_line(p));
+}
+
+/* --- values ------------------------------------------------------------- */
+
+static int
+parse_addr(const char *text, struct addr_conf *a, const char **why, bool *unresolved)
+{
+	struct addrinfo hints, *res;
+	struct sockaddr_un *sun;
+	char host[CONF_STR_MAX];
+	const char *h, *he, *port, *p;
+	unsigned long pn;
+	size_t len = strlen(text);
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	*unresolved = false;
+	if (len >= sizeof(a->text)) {
+		*why = "too long";
+		return -1;
+	}
+	if (strncmp(text, "unix:", 5) == 0) {
+		sun = (struct sockaddr_un *)(void *)&a->ss;
+		p = text + 5;
+		if (p[0] != '/') {
+			*why = "the socket path must be absolute";
+			return -1;
+		}
+		if (strlen(p) >= sizeof(sun->sun_path)) {
+			*why = "the socket path is too long";
+			return -1;
+		}
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, p, strlen(p) + 1);
+		a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(p) + 1);
+		memcpy(a->text, text, len + 1);
+		snprintf(a->hostport, sizeof(a->hostport), "localhost");
+		return 0;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (text[0] == '[') {
+		h = text + 1;
+		if ((he = strchr(h, ']')) == NULL) {
+			*why = "missing \"]\"";
+			return -1;
+		}
+		if (he[1] != ':') {
+			*why = "missing port";
+			return -1;
+		}
+		port = he + 2;
+		hints.ai_family = AF_INET6;
+		hints.ai_flags = AI_NUMERICHOST;
+	} else {
+		h = text;
+		if ((he = strrchr(text, ':')) == NULL) {
+			*why = "missing port";
+			return -1;
+		}
+		if (memchr(text, ':', (size_t)(he - text)) != NULL) {
+			*why = "an IPv6 address needs brackets, as in \"[::1]:80\"";
+			return -1;
+		}
+		port = he + 1;
+		hints.ai_family = AF_UNSPEC;
+	}
+	if (he == h) {
+		*why = "missing host";
+		return -1;
+	}
+	for (p = port, pn = 0; *p >= '0' && *p <= '9' && pn <= 65535; p++)
+		pn = pn * 10 + (unsigned long)(*p - '0');
+	if (p == port || *p != '\0' || pn < 1 || pn > 65535) {
+		*why = "the port must be an integer 1..65535";
+		return -1;
+	}
+	memcpy(host, h, (size_t)(he - h));
+	host[he - h] = '\0';
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+		if (hints.ai_flags & AI_NUMERICHOST) {
+			*why = "not an IPv6 address";
+		} else {
+			*why = gai_strerror(rc);
+			*unresolved = true;
+		}
+		return -1;
+	}
+	if (res->ai_addrlen > sizeof(a->ss)) {
+		freeaddrinfo(res);
+		*why = "unexpected address size";
+		return -1;
+	}
+	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
+	a->len = (socklen_t)res->ai_addrlen;
+	freeaddrinfo(res);
+	if (a->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)(void *)&a->ss)->sin_port = htons((uint16_t)pn);
+	else if (a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)(void *)&a->ss)->sin6_port = htons((uint16_t)pn);
+	else {
+		memset(a, 0, sizeof(*a));
+		*why = "not an IPv4 or IPv6 address";
+		return -1;
+	}
+	memcpy(a->text, text, len + 1);
+	memcpy(a->hostport, text, len + 1);
+	return 0;
+}
+
+/* "10.0.0.0/8", "::1/128" or a bare address (/32, /128); host bits are cleared. */
+static int
+parse_cidr(const char *text, struct cidr_conf *cidr, const char **why)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	const char *slash, *p;
+	unsigned max, prefix, i, bits;
+	size_t alen;
+
+	memset(cidr, 0, sizeof(*cidr));
+	slash = strchr(text, '/');
+	alen = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	if (alen == 0 || alen >= sizeof(buf)) {
+		*why = "not an address";
+		return -1;
+	}
+	memcpy(buf, text, alen);
+	buf[alen] = '\0';
+	if (inet_pton(AF_INET, buf, cidr->addr) == 1) {
+		cidr->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, cidr->addr) == 1) {
+		cidr->family = AF_INET6;
+		max = 128;
+	} else {
+		*why = "not an IPv4 or IPv6 address";
+		return -1;
+	}
+	prefix = max;
+	if (slash != NULL) {
+		for (p = slash + 1, prefix = 0; *p >= '0' && *p <= '9' && prefix <= max; p++)
+			prefix = prefix * 10 + (unsigned)(*p - '0');
+		if (p == slash + 1 || *p != '\0' || prefix > max) {
+			*why = max == 32 ? "the prefix must be 0..32" : "the prefix must be 0..128";
+			return -1;
+		}
+	}
+	cidr->prefix = (uint8_t)prefix;
+	for (i = 0; i < 16; i++) {
+		bits = prefix > i * 8 ? prefix - i * 8 : 0;
+		if (bits < 8)
+			cidr->addr[i] &= (uint8_t)(0xff00u >> bits);
+	}
+	return 0;
+}
+
+static bool
+is_alnum(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+/* RFC 9110 tchar. */
+static bool
+is_tchar(int ch)
+{
+	return is_alnum(ch) || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+static bool
+ok_any(const char *v)
+{
+	(void)v;
+	return true;
+}
+
+static bool
+ok_abs_path(const char *v)
+{
+	if (v[0] != '/')
+		return false;
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v <= ' ' || *v == 0x7f)
+			return false;
+	return true;
+}
+
+/* shm_open(3): one leading slash, none after, something in between. */
+static bool
+ok_shm_name(const char *v)
+{
+	return v[0] == '/' && v[1] != '\0' && strchr(v + 1, '/') == NULL;
+}
+
+static bool
+ok_source_name(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (!is_alnum(*v) && *v != '_' && *v != '.' && *v != '-')
+			return false;
+	return true;
+}
+
+/* "*", "*.example.com", "example.com", "10.0.0.1", "[::1]", optionally ":port". */
+static bool
+ok_host(const char *v)
+{
+	if (strcmp(v, "*") == 0)
+		return true;
+	if (v[0] == '*') {
+		if (v[1] != '.')
+			return false;
+		v += 2;
+	}
+	if (*v == '\0')
+		return false;
+	for (; *v != '\0'; v++)
+		if (!is_alnum(*v) && strchr("-._:[]", *v) == NULL)
+			return false;
+	return true;
+}
+
+static bool
+ok_header_name(const char *v)
+{
+	const char *p;
+
+	for (p = v; *p != '\0'; p++)
+		if (!is_tchar(*p))
+			return false;
+	return p != v && !header_reserved(v);
+}
+
+static bool
+ok_header_value(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (((unsigned char)*v < ' ' && *v != '\t') || *v == 0x7f)
+			return false;
+	return true;
+}
+
+static bool
+header_reserved(const char *name)
+{
+	const char *const *r;
+
+	for (r = reserved_headers; *r != NULL; r++)
+		if (strcasecmp(*r, name) == 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,709 @@
+/*
+ * conf_load: values and defaults of valid files, and for each class of bad
+ * file the message and the line it names. Fixtures: tests/unit/common/conf/.
+ * Run from the repository root.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "common/conf_load.h"
+
+#define FIXTURES	"tests/unit/common/conf/"
+
+static struct conf_errs errs;
+
+static struct conf	*load(const char *name);
+static struct conf	*load_ok(const char *name);
+static void		 load_bad(const char *name);
+static void		 expect_err(int line, const char *msg);
+static bool		 has_err(int line, const char *msg);
+static char		*print_errs(void);
+static uint32_t		 cpus(void);
+
+/* Loads a fixture; errs holds what the loader reported. */
+static struct conf *
+load(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), FIXTURES "%s", name);
+	return conf_load(path, &errs);
+}
+
+static struct conf *
+load_ok(const char *name)
+{
+	struct conf *c = load(name);
+
+	if (c == NULL)
+		conf_errs_print(&errs, stderr);
+	cr_assert_not_null(c, "%s did not load", name);
+	cr_assert_eq(errs.n, 0);
+	cr_assert_eq(errs.total, 0);
+	return c;
+}
+
+static void
+load_bad(const char *name)
+{
+	struct conf *c = load(name);
+
+	cr_assert_null(c, "%s loaded, expected errors", name);
+	cr_assert_gt(errs.n, 0);
+	cr_assert_geq(errs.total, errs.n);
+}
+
+/* True if an error at line has msg as its message (or a prefix of it, if msg ends with '*'). */
+static bool
+has_err(int line, const char *msg)
+{
+	size_t len = strlen(msg);
+	unsigned i;
+
+	for (i = 0; i < errs.n; i++) {
+		if (errs.err[i].line != line)
+			continue;
+		if (len > 0 && msg[len - 1] == '*') {
+			if (strncmp(errs.err[i].msg, msg, len - 1) == 0)
+				return true;
+		} else if (strcmp(errs.err[i].msg, msg) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+expect_err(int line, const char *msg)
+{
+	bool ok = has_err(line, msg);
+	char *all;
+
+	if (!ok) {
+		all = print_errs();
+		cr_log_error("errors reported:\n%s", all);
+		free(all);
+	}
+	cr_assert(ok, "no error \"%s\" at line %d", msg, line);
+}
+
+static char *
+print_errs(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	conf_errs_print(&errs, f);
+	fclose(f);
+	return buf;
+}
+
+static uint32_t
+cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 256 ? 256 : (uint32_t)n;
+}
+
+/* --- valid files ---------------------------------------------------------- */
+
+Test(conf_load, full_config_values)
+{
+	struct conf *c = load_ok("full.conf");
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	const struct sockaddr_un *sun;
+	const struct route_conf *r;
+
+	cr_assert_str_eq(c->file, FIXTURES "full.conf");
+	cr_assert_eq(c->workers, 4);
+	cr_assert_str_eq(c->pid_file, "/tmp/sluice-test.pid");
+	cr_assert_str_eq(c->shm, "/sluice");
+	cr_assert_str_eq(c->user, "");
+	cr_assert_str_eq(c->log.error, "/tmp/sluice-test.log");
+	cr_assert_eq(c->log.level, LOG_L_DEBUG);
+	cr_assert_str_eq(c->log.access, "off");
+
+	cr_assert_eq(c->limits.max_connections, 500);
+	cr_assert_eq(c->limits.max_request_line, 4096);
+	cr_assert_eq(c->limits.max_header_size, 32768);
+	cr_assert_eq(c->limits.max_headers, 50);
+
+	cr_assert_float_eq(c->timeouts.client_header, 5, 1e-9);
+	cr_assert_float_eq(c->timeouts.client_keepalive, 30.5, 1e-9);
+	cr_assert_float_eq(c->timeouts.backend_connect, 0.25, 1e-9);
+	cr_assert_float_eq(c->timeouts.backend_response, 120, 1e-9);
+	cr_assert_float_eq(c->timeouts.backend_idle, 15, 1e-9);
+	cr_assert_float_eq(c->timeouts.graceful, 10, 1e-9);
+	cr_assert(!c->health.enabled);
+
+	cr_assert_eq(c->nlisteners, 3);
+	cr_assert_str_eq(c->listeners[0].addr.text, "127.0.0.1:8080");
+	cr_assert_eq(c->listeners[0].addr.ss.ss_family, AF_INET);
+	cr_assert(!c->listeners[0].proxy_protocol);
+	cr_assert_eq(c->listeners[0].line, 11);
+	cr_assert_eq(c->listeners[1].addr.ss.ss_family, AF_INET6);
+	cr_assert_eq(c->listeners[1].line, 12);
+	cr_assert_eq(c->listeners[2].addr.ss.ss_family, AF_UNIX);
+	sun = (const struct sockaddr_un *)&c->listeners[2].addr.ss;
+	cr_assert_str_eq(sun->sun_path, "/tmp/sluice-test.sock");
+	cr_assert_eq(c->listeners[2].line, 13);
+
+	cr_assert_eq(c->nsources, 3);
+	cr_assert_str_eq(c->sources[0].name, "app1");
+	sin = (const struct sockaddr_in *)&c->sources[0].addr.ss;
+	cr_assert_eq(sin->sin_family, AF_INET);
+	cr_assert_eq(ntohs(sin->sin_port), 9001);
+	cr_assert_eq(ntohl(sin->sin_addr.s_addr), INADDR_LOOPBACK);
+	cr_assert_str_eq(c->sources[0].addr.hostport, "127.0.0.1:9001");
+	cr_assert_eq(c->sources[0].weight, 3);
+	cr_assert_eq(c->sources[0].max_fails, 5);
+	cr_assert_float_eq(c->sources[0].fail_timeout, 2.5, 1e-9);
+	cr_assert(!c->sources[0].backup);
+	cr_assert_eq(c->sources[0].line, 16);
+	cr_assert_str_eq(c->sources[1].name, "app.2-b_c");
+	sin6 = (const struct sockaddr_in6 *)&c->sources[1].addr.ss;
+	cr_assert_eq(sin6->sin6_family, AF_INET6);
+	cr_assert_eq(ntohs(sin6->sin6_port), 9002);
+	cr_assert(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	cr_assert_str_eq(c->sources[1].addr.hostport, "[::1]:9002");
+	cr_assert_eq(c->sources[1].weight, 1);
+	cr_assert_eq(c->sources[1].max_fails, 1);
+	cr_assert_float_eq(c->sources[1].fail_timeout, 10, 1e-9);
+	cr_assert_eq(c->sources[1].line, 18);
+	cr_assert_str_eq(c->sources[2].name, "spare");
+	cr_assert_str_eq(c->sources[2].addr.hostport, "localhost:9003");
+	cr_assert(c->sources[2].backup);
+	cr_assert_eq(c->sources[2].max_fails, 0);
+
+	cr_assert_eq(c->nroutes, 2);
+	r = &c->routes[0];
+	cr_assert_eq(r->line, 22);
+	cr_assert_str_eq(r->host, "*.example.com");
+	cr_assert_str_eq(r->path, "/api/");
+	cr_assert_str_eq(r->path_regex, "");
+	cr_assert_eq(r->nsources, 3);
+	cr_assert_eq(r->sources[0], 2);		/* listed order, as indices */
+	cr_assert_eq(r->sources[1], 0);
+	cr_assert_eq(r->sources[2], 1);
+	cr_assert_eq(r->balancer, LB_ROUND_ROBIN);
+	cr_assert_eq(r->reuse_max, 0);
+	cr_assert_eq(r->reuse_requests, 5);
+	cr_assert_eq(r->retries, 3);
+	cr_assert(!r->preserve_host);
+	cr_assert(!r->x_forwarded_for);
+
+	cr_assert_eq(r->request.nrewrite, 0);
+	cr_assert_eq(r->request.nadd, 2);
+	cr_assert_str_eq(r->request.add[0].name, "X-Added");
+	cr_assert_str_eq(r->request.add[0].value, "yes");
+	cr_assert_eq(r->request.add[0].line, 34);
+	cr_assert_str_eq(r->request.add[1].name, "X-Empty");
+	cr_assert_str_eq(r->request.add[1].value, "");
+	cr_assert_eq(r->request.add[1].line, 35);
+	cr_assert_eq(r->request.nhide, 1);
+	cr_assert_str_eq(r->request.hide[0], "X-Internal");
+	cr_assert_eq(r->response.nrewrite, 0);
+	cr_assert_eq(r->response.nadd, 1);
+	cr_assert_str_eq(r->response.add[0].name, "X-Served-By");
+	cr_assert_str_eq(r->response.add[0].value, "sluice");
+	cr_assert_eq(r->response.nhide, 2);
+	cr_assert_str_eq(r->response.hide[0], "X-Secret");
+	cr_assert_str_eq(r->response.hide[1], "X-Powered-By");
+
+	r = &c->routes[1];
+	cr_assert_eq(r->line, 43);
+	cr_assert_eq(r->nsources, 1);
+	cr_assert_eq(r->sources[0], 0);
+	conf_free(c);
+}
+
+Test(conf_load, trusted_proxies_are_masked_cidrs)
+{
+	struct conf *c = load_ok("full.conf");
+	const struct route_conf *r = &c->routes[0];
+	static const uint8_t v6_loop[16] = { [15] = 1 };
+	static const uint8_t v6_net[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x80 };
+
+	cr_assert_eq(r->ntrusted, 4);
+	cr_assert_eq(r->trusted[0].family, AF_INET);		/* "10.1.2.3/8" */
+	cr_assert_eq(r->trusted[0].prefix, 8);
+	cr_assert_arr_eq(r->trusted[0].addr, ((uint8_t[4]){ 10, 0, 0, 0 }), 4);
+	cr_assert_eq(r->trusted[1].family, AF_INET6);		/* "::1" */
+	cr_assert_eq(r->trusted[1].prefix, 128);
+	cr_assert_arr_eq(r->trusted[1].addr, v6_loop, 16);
+	cr_assert_eq(r->trusted[2].family, AF_INET);		/* "192.168.1.1" */
+	cr_assert_eq(r->trusted[2].prefix, 32);
+	cr_assert_arr_eq(r->trusted[2].addr, ((uint8_t[4]){ 192, 168, 1, 1 }), 4);
+	cr_assert_eq(r->trusted[3].family, AF_INET6);		/* "2001:db8:ffff::/33" */
+	cr_assert_eq(r->trusted[3].prefix, 33);
+	cr_assert_arr_eq(r->trusted[3].addr, v6_net, 16);
+	conf_free(c);
+}
+
+Test(conf_load, absent_keys_take_defaults)
+{
+	struct conf *c = load_ok("minimal.conf");
+	const struct route_conf *r;
+
+	cr_assert_eq(c->workers, cpus());	/* absent = "auto" */
+	cr_assert_str_eq(c->pid_file, "/tmp/sluice.pid");
+	cr_assert_str_eq(c->shm, "/sluice");
+	cr_assert_str_eq(c->user, "");
+	cr_assert_str_eq(c->log.error, "stderr");
+	cr_assert_eq(c->log.level, LOG_L_INFO);
+	cr_assert_str_eq(c->log.access, "off");
+	cr_assert_eq(c->limits.max_connections, 10000);
+	cr_assert_eq(c->limits.max_request_line, 8192);
+	cr_assert_eq(c->limits.max_header_size, 16384);
+	cr_assert_eq(c->limits.max_headers, 100);
+	cr_assert_float_eq(c->timeouts.client_header, 10, 1e-9);
+	cr_assert_float_eq(c->timeouts.client_keepalive, 60, 1e-9);
+	cr_assert_float_eq(c->timeouts.backend_connect, 3, 1e-9);
+	cr_assert_float_eq(c->timeouts.backend_response, 60, 1e-9);
+	cr_assert_float_eq(c->timeouts.backend_idle, 30, 1e-9);
+	cr_assert_float_eq(c->timeouts.graceful, 30, 1e-9);
+	cr_assert(!c->health.enabled);
+	cr_assert_str_eq(c->health.path, "/health");
+	cr_assert_float_eq(c->health.interval, 2, 1e-9);
+	cr_assert_float_eq(c->health.timeout, 1, 1e-9);
+	cr_assert_eq(c->health.rise, 2);
+	cr_assert_eq(c->health.fall, 3);
+
+	cr_assert_eq(c->nlisteners, 1);
+	cr_assert(!c->listeners[0].proxy_protocol);
+	cr_assert_eq(c->nsources, 1);
+	cr_assert_eq(c->sources[0].weight, 1);
+	cr_assert_eq(c->sources[0].max_fails, 1);
+	cr_assert_float_eq(c->sources[0].fail_timeout, 10, 1e-9);
+	cr_assert(!c->sources[0].backup);
+
+	cr_assert_eq(c->nroutes, 1);
+	r = &c->routes[0];
+	cr_assert_str_eq(r->host, "*");
+	cr_assert_str_eq(r->path, "/");
+	cr_assert_str_eq(r->path_regex, "");
+	cr_assert_eq(r->balancer, LB_ROUND_ROBIN);
+	cr_assert_eq(r->reuse_max, 16);
+	cr_assert_eq(r->reuse_requests, 1000);
+	cr_assert_eq(r->retries, 1);
+	cr_assert(r->preserve_host);
+	cr_assert(r->x_forwarded_for);
+	cr_assert_eq(r->ntrusted, 0);
+	cr_assert_null(r->trusted);
+	cr_assert_eq(r->request.nadd + r->request.nhide + r->request.nrewrite, 0);
+	cr_assert_eq(r->response.nadd + r->response.nhide + r->response.nrewrite, 0);
+	conf_free(c);
+}
+
+Test(conf_load, every_etc_conf_loads)
+{
+	glob_t g;
+	size_t i;
+	struct conf *c;
+
+	cr_assert_eq(glob("etc/*.conf", 0, NULL, &g), 0, "no etc/*.conf (run from the repo root)");
+	for (i = 0; i < g.gl_pathc; i++) {
+		c = conf_load(g.gl_pathv[i], &errs);
+		if (c == NULL)
+			conf_errs_print(&errs, stderr);
+		cr_expect_not_null(c, "%s does not load", g.gl_pathv[i]);
+		conf_free(c);
+	}
+	globfree(&g);
+}
+
+Test(conf_load, default_conf_is_what_make_run_expects)
+{
+	struct conf *c = conf_load("etc/sluice.conf", &errs);
+	const struct sockaddr_in *sin;
+
+	cr_assert_not_null(c);
+	cr_assert_eq(c->workers, cpus());
+	cr_assert_str_eq(c->pid_file, "/tmp/sluice.pid");
+	cr_assert_eq(c->nlisteners, 1);
+	cr_assert_str_eq(c->listeners[0].addr.text, "0.0.0.0:8080");
+	cr_assert_eq(c->nsources, 2);
+	cr_assert_str_eq(c->sources[0].name, "demo1");
+	cr_assert_str_eq(c->sources[1].name, "demo2");
+	sin = (const struct sockaddr_in *)&c->sources[1].addr.ss;
+	cr_assert_eq(ntohs(sin->sin_port), 9002);
+	cr_assert_eq(c->nroutes, 1);
+	cr_assert_eq(c->routes[0].nsources, 2);
+	conf_free(c);
+}
+
+/* --- each class of error names its line ----------------------------------- */
+
+Test(conf_load, syntax_error_names_the_line)
+{
+	load_bad("bad_syntax.conf");
+	cr_assert_eq(errs.total, 1);
+	cr_assert_str_eq(errs.err[0].file, FIXTURES "bad_syntax.conf");
+	expect_err(3, "syntax error");
+}
+
+Test(conf_load, missing_file_has_no_line)
+{
+	cr_assert_null(conf_load(FIXTURES "no_such_file.conf", &errs));
+	cr_assert_eq(errs.total, 1);
+	cr_assert_str_eq(errs.err[0].file, FIXTURES "no_such_file.conf");
+	expect_err(0, "cannot read the file: No such file or directory");
+}
+
+Test(conf_load, unknown_top_level_key)
+{
+	load_bad("bad_unknown_top.conf");
+	cr_assert_eq(errs.total, 1);
+	expect_err(4, "unknown key \"fooo\" at the top level (expected one of: workers, pid_file, "
+	    "shm, user, log, limits, timeouts, listeners, sources, health, routes)");
+}
+
+Test(conf_load, unknown_key_in_source)
+{
+	load_bad("bad_unknown_source_key.conf");
+	cr_assert_eq(errs.total, 1);
+	expect_err(5, "unknown key \"fooo\" in sources[0] (expected one of: name, address, "
+	    "weight, max_fails, fail_timeout, backup)");
+}
+
+Test(conf_load, unknown_keys_in_nested_groups)
+{
+	load_bad("bad_unknown_nested.conf");
+	cr_assert_eq(errs.total, 3);
+	expect_err(1, "unknown key \"colour\" in log (expected one of: error, level, access)");
+	expect_err(2, "unknown key \"tls\" in listeners[0] (expected one of: address, "
+	    "proxy_protocol)");
+	expect_err(6, "unknown key \"header_set\" in routes[0].request (expected one of: "
+	    "rewrite, header_add, header_hide)");
+}
+
+Test(conf_load, wrong_types)
+{
+	load_bad("bad_type.conf");
+	cr_assert_eq(errs.total, 7);
+	expect_err(1, "workers: expected \"auto\" or an integer 1..256, got true");
+	expect_err(4, "sources[0].weight: expected an integer 1..256, got \"2\"");
+	expect_err(5, "limits.max_headers: expected an integer 1..1000, got 1.5");
+	expect_err(6, "timeouts.graceful: expected a number of seconds > 0 and <= 86400, "
+	    "got \"30s\"");
+	expect_err(7, "routes[0].sources: expected a non-empty array of source names "
+	    "[ \"app1\", ... ], got \"app1\"");
+	expect_err(7, "routes[0].preserve_host: expected true or false, got 1");
+	expect_err(8, "log: expected a group, got \"stderr\"");
+}
+
+Test(conf_load, out_of_range)
+{
+	load_bad("bad_range.conf");
+	cr_assert_eq(errs.total, 6);
+	expect_err(1, "workers: expected \"auto\" or an integer 1..256, got 257");
+	expect_err(5, "sources[1].weight: expected an integer 1..256, got 0");
+	expect_err(7, "timeouts.graceful: expected a number of seconds > 0 and <= 86400, got 0");
+	expect_err(7, "timeouts.client_header: expected a number of seconds > 0 and <= 86400, "
+	    "got 86400.5");
+	expect_err(8, "limits.max_request_line: expected an integer 64..1048576, got 63");
+	expect_err(9, "routes[0].retries: expected an integer 0..16, got 17");
+}
+
+Test(conf_load, duplicate_source_name)
+{
+	load_bad("bad_dup_source.conf");
+	cr_assert_eq(errs.total, 1);
+	expect_err(15, "sources[2].name: duplicate name \"app1\" (first at line 12)");
+}
+
+Test(conf_load, unknown_source_in_route)
+{
+	load_bad("bad_unknown_route_source.conf");
+	cr_assert_eq(errs.total, 1);
+	expect_err(5, "routes[0].sources: unknown source \"app9\"");
+}
+
+Test(conf_load, bad_addresses)
+{
+	load_bad("bad_address.conf");
+	cr_assert_eq(errs.total, 7);
+	expect_err(2, "listeners[0].address: expected \"host:port\", \"[ipv6]:port\" or "
+	    "\"unix:/path\", got \"localhost\" (missing port)");
+	expect_err(3, "listeners[1].address: expected \"host:port\", \"[ipv6]:port\" or "
+	    "\"unix:/path\", got \"1.2.3.4:0\"*");
+	expect_err(4, "listeners[2].address: expected *");
+	expect_err(5, "listeners[3].address: expected *");
+	expect_err(8, "sources[0].address: expected *");
+	expect_err(9, "sources[1].address: expected *");
+	expect_err(10, "sources[2].address: expected *");
+}
+
+Test(conf_load, bad_cidrs)
+{
+	load_bad("bad_cidr.conf");
+	cr_assert_eq(errs.total, 4);
+	expect_err(6, "routes[0].trusted_proxies[1]: expected an address or CIDR such as "
+	    "\"10.0.0.0/8\" or \"::1/128\", got \"10.0.0.0/33\" (the prefix must be 0..32)");
+	expect_err(7, "routes[0].trusted_proxies[2]: expected *");
+	expect_err(8, "routes[0].trusted_proxies[3]: expected *");
+	expect_err(9, "routes[0].trusted_proxies[4]: expected *");
+}
+
+Test(conf_load, bad_header_names_and_values)
+{
+	load_bad("bad_header.conf");
+	cr_assert_eq(errs.total, 4);
+	expect_err(6, "routes[0].request.header_add[0].name: expected a header name*");
+	/* The bad value is escaped: one error stays one line. */
+	expect_err(7, "routes[0].request.header_add[1].value: expected a header value without "
+	    "CR, LF or control characters, got \"a\\r\\nInjected: 1\"");
+	expect_err(8, "routes[0].request.header_hide[1]: expected a header name*");
+	expect_err(11, "routes[0].response.header_add[0].name: expected a header name*");
+}
+
+Test(conf_load, path_must_start_with_slash)
+{
+	load_bad("bad_path.conf");
+	cr_assert_eq(errs.total, 1);
+	expect_err(5, "routes[0].path: expected a path starting with \"/\", got \"api/\"");
+}
+
+Test(conf_load, path_and_path_regex_are_exclusive)
+{
+	load_bad("bad_path_regex.conf");
+	expect_err(6, "routes[0].path_regex: cannot be combined with path (line 5)*");
+}
+
+Test(conf_load, not_supported_yet_keys)
+{
+	load_bad("bad_unsupported.conf");
+	cr_assert_eq(errs.total, 9);
+	expect_err(2, "shm: not supported yet");
+	expect_err(3, "user: not supported yet");
+	expect_err(4, "health: not supported yet");
+	expect_err(5, "log.access: not supported yet*");
+	expect_err(6, "listeners[0].proxy_protocol: not supported yet");
+	expect_err(10, "routes[0].path_regex: not supported yet*");
+	expect_err(11, "routes[0].balancer: not supported yet*");
+	expect_err(12, "routes[0].request.rewrite: not supported yet");
+	expect_err(13, "routes[0].response.rewrite_location: not supported yet");
+}
+
+Test(conf_load, not_supported_keys_are_still_validated)
+{
+	unsigned i;
+
+	load_bad("bad_unsupported_invalid.conf");
+	cr_assert_eq(errs.total, 2);
+	expect_err(2, "shm: expected a POSIX shm name*");
+	expect_err(5, "routes[0].balancer: expected \"round_robin\", \"least_conn\", \"ip_hash\" "
+	    "or \"failover\", got \"random\"");
+	for (i = 0; i < errs.n; i++)
+		cr_assert_null(strstr(errs.err[i].msg, "not supported"));
+}
+
+Test(conf_load, every_error_of_a_file_is_reported_in_line_order)
+{
+	unsigned i;
+
+	load_bad("bad_multi.conf");
+	cr_assert_eq(errs.total, 9);
+	cr_assert_eq(errs.n, 9);
+	expect_err(1, "workers: expected \"auto\" or an integer 1..256, got 0");
+	expect_err(2, "pid_file: expected a file path, got \"\"");
+	expect_err(3, "log.level: expected \"error\", \"warn\", \"info\" or \"debug\", "
+	    "got \"verbose\"");
+	expect_err(4, "listeners[0].address: expected *");
+	expect_err(6, "sources[0].name: expected a name of 1..63 characters from "
+	    "[A-Za-z0-9_.-], got \"bad name\"");
+	expect_err(7, "sources[1].name: missing*");
+	expect_err(8, "sources[2].max_fails: expected an integer 0..1000, got -1");
+	expect_err(10, "routes[0].sources: expected a non-empty array*");
+	expect_err(10, "routes[1].host: expected*");
+	for (i = 1; i < errs.n; i++)
+		cr_assert_leq(errs.err[i - 1].line, errs.err[i].line);
+}
+
+Test(conf_load, missing_listeners_sources_routes)
+{
+	load_bad("bad_missing.conf");
+	cr_assert_eq(errs.total, 3);
+	expect_err(0, "listeners: missing*");
+	expect_err(0, "sources: missing*");
+	expect_err(0, "routes: missing*");
+}
+
+Test(conf_load, empty_required_lists)
+{
+	load_bad("bad_empty_lists.conf");
+	cr_assert_eq(errs.total, 3);
+	expect_err(1, "listeners: expected a list of at least one listener*");
+	expect_err(2, "sources: expected a list of at least one source*");
+	expect_err(3, "routes[0]: expected a group { ... }, got 1");
+}
+
+Test(conf_load, missing_required_keys_name_the_group_line)
+{
+	load_bad("bad_missing_keys.conf");
+	cr_assert_eq(errs.total, 6);
+	expect_err(1, "listeners[0].address: missing, expected*");
+	expect_err(2, "sources[0].name: missing, expected*");
+	expect_err(2, "sources[0].address: missing, expected*");
+	expect_err(3, "routes[0].sources: missing, expected*");
+	expect_err(4, "routes[1].sources: unknown source \"x\"");
+	expect_err(5, "routes[1].request.header_add[0].value: missing, expected*");
+}
+
+Test(conf_load, duplicates_and_too_long_strings)
+{
+	load_bad("bad_long_and_dup.conf");
+	cr_assert_eq(errs.total, 3);
+	expect_err(2, "listeners[1].address: duplicate address \"127.0.0.1:8080\" "
+	    "(first at line 1)");
+	expect_err(3, "sources[0].name: expected a name of 1..63 characters from "
+	    "[A-Za-z0-9_.-], got a string of 64 characters (at most 63)");
+	expect_err(5, "routes[0].sources: source \"app1\" listed twice");
+}
+
+Test(conf_load, errors_in_included_file_name_that_file)
+{
+	load_bad("include_main.conf");
+	cr_assert_eq(errs.total, 1);
+	cr_assert_str_eq(errs.err[0].file, FIXTURES "include_part.inc");
+	expect_err(3, "sources[0].weight: expected an integer 1..256, got 999");
+}
+
+Test(conf_load, errors_beyond_32_are_counted)
+{
+	char *out;
+
+	load_bad("bad_many.conf");
+	cr_assert_eq(errs.n, 32);
+	cr_assert_eq(errs.total, 43);	/* 40 unknown keys + 3 missing lists */
+	expect_err(2, "unknown key \"unknown00\" at the top level*");
+	out = print_errs();
+	cr_assert_not_null(strstr(out, "\n... and 11 more errors\n"));
+	free(out);
+}
+
+Test(conf_load, errs_print_format)
+{
+	struct conf_errs e;
+	char *out;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.err[0].file, sizeof(e.err[0].file), "a.conf");
+	e.err[0].line = 7;
+	snprintf(e.err[0].msg, sizeof(e.err[0].msg), "workers: bad");
+	snprintf(e.err[1].file, sizeof(e.err[1].file), "b.conf");
+	snprintf(e.err[1].msg, sizeof(e.err[1].msg), "cannot read");
+	e.n = 2;
+	e.total = 3;
+	errs = e;
+	out = print_errs();
+	cr_assert_str_eq(out, "a.conf:7: workers: bad\nb.conf: cannot read\n"
+	    "... and 1 more error\n");
+	free(out);
+}
+
+Test(conf_load, null_errs_and_null_free)
+{
+	cr_assert_null(conf_load(FIXTURES "bad_multi.conf", NULL));
+	conf_free(NULL);
+}
+
+/* --- conf_parse_addr ------------------------------------------------------ */
+
+Test(conf_parse_addr, ipv4)
+{
+	struct addr_conf a;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a.ss;
+	const char *why = NULL;
+
+	cr_assert_eq(conf_parse_addr("127.0.0.1:9001", &a, &why), 0);
+	cr_assert_eq(sin->sin_family, AF_INET);
+	cr_assert_eq(ntohs(sin->sin_port), 9001);
+	cr_assert_eq(ntohl(sin->sin_addr.s_addr), INADDR_LOOPBACK);
+	cr_assert_eq(a.len, sizeof(struct sockaddr_in));
+	cr_assert_str_eq(a.text, "127.0.0.1:9001");
+	cr_assert_str_eq(a.hostport, "127.0.0.1:9001");
+}
+
+Test(conf_parse_addr, ipv6)
+{
+	struct addr_conf a;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a.ss;
+	const char *why = NULL;
+
+	cr_assert_eq(conf_parse_addr("[::1]:9", &a, &why), 0);
+	cr_assert_eq(sin6->sin6_family, AF_INET6);
+	cr_assert_eq(ntohs(sin6->sin6_port), 9);
+	cr_assert(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	cr_assert_eq(a.len, sizeof(struct sockaddr_in6));
+	cr_assert_str_eq(a.hostport, "[::1]:9");
+
+	cr_assert_eq(conf_parse_addr("[::]:8080", &a, &why), 0);
+	cr_assert(IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr));
+}
+
+Test(conf_parse_addr, unix_socket)
+{
+	struct addr_conf a;
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)&a.ss;
+	const char *why = NULL;
+
+	cr_assert_eq(conf_parse_addr("unix:/tmp/x", &a, &why), 0);
+	cr_assert_eq(sun->sun_family, AF_UNIX);
+	cr_assert_str_eq(sun->sun_path, "/tmp/x");
+	cr_assert_eq(a.len, offsetof(struct sockaddr_un, sun_path) + sizeof("/tmp/x"));
+	cr_assert_str_eq(a.text, "unix:/tmp/x");
+	cr_assert_str_eq(a.hostport, "localhost");
+}
+
+Test(conf_parse_addr, host_name_is_resolved)
+{
+	struct addr_conf a;
+	const char *why = NULL;
+	uint16_t port;
+
+	cr_assert_eq(conf_parse_addr("localhost:80", &a, &why), 0, "%s", why);
+	cr_assert(a.ss.ss_family == AF_INET || a.ss.ss_family == AF_INET6);
+	port = a.ss.ss_family == AF_INET ? ((const struct sockaddr_in *)&a.ss)->sin_port :
+	    ((const struct sockaddr_in6 *)&a.ss)->sin6_port;
+	cr_assert_eq(ntohs(port), 80);
+	cr_assert_str_eq(a.hostport, "localhost:80");
+}
+
+Test(conf_parse_addr, rejects_malformed)
+{
+	static const char *const bad[] = {
+		"", "1.2.3.4", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:80x",
+		"1.2.3.4:-1", ":80", "[::1]", "[::1]80", "[::1:80", "[zz]:80", "[]:80",
+		"::1:80", "unix:", "unix:rel", "1.2.3.4:999999999999",
+	};
+	char longpath[200];
+	struct addr_conf a;
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		cr_expect_eq(conf_parse_addr(bad[i], &a, &why), -1, "\"%s\" accepted", bad[i]);
+		cr_expect_not_null(why, "\"%s\": no reason", bad[i]);
+	}
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	memcpy(longpath, "unix:/", 6);
+	cr_assert_eq(conf_parse_addr(longpath, &a, &why), -1);
+	cr_assert_str_eq(why, "the socket path is too long");
+}
