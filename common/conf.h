@@ -114,6 +114,7 @@ struct timeouts_conf {
 	double	backend_response;	/* default 60 */
 	double	backend_idle;		/* default 30 */
 	double	graceful;		/* default 30 */
+	double	tunnel;			/* default 3600: idle timeout of an upgraded (WebSocket) tunnel */
 };
 
 struct health_conf {

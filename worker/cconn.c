@@ -39,7 +39,7 @@ enum rq_state { RQ_HEAD = 0, RQ_BODY, RQ_DONE, RQ_ABORT };
 
 enum rs_state { RS_HEAD = 0, RS_BODY, RS_DONE };
 
-enum tmo_phase { TP_NONE = 0, TP_KEEPALIVE, TP_HEADER, TP_CONNECT, TP_BACKEND, TP_SEND };
+enum tmo_phase { TP_NONE = 0, TP_KEEPALIVE, TP_HEADER, TP_CONNECT, TP_BACKEND, TP_SEND, TP_TUNNEL };
 
 #define BUDGET		32	/* passes per wakeup before yielding to other connections */
 #define EXTRA_IOV	40	/* iovecs beyond the header lines: request line, added headers */
@@ -66,6 +66,10 @@ struct exch {
 	int			 up_close;	/* the backend asked to close */
 	int			 sent_client;	/* bytes of the response reached the client */
 	int			 status;
+	int			 upgrade;	/* the client asked for a protocol upgrade */
+	int			 tunnel;	/* the backend agreed (101): tunnel after the head */
+	int			 t_cli_eof;	/* tunnel: client sent FIN (backend got shutdown) */
+	int			 t_up_eof;	/* tunnel: backend sent FIN (client got shutdown) */
 	/* client -> backend */
 	enum rq_state		 rq;
 	enum body_mode		 rq_mode;
@@ -115,6 +119,9 @@ static enum step backend_failed(struct cconn *c, int err, const char *what);
 static enum step finish(struct cconn *c);
 static enum step error_response(struct cconn *c, int status, int close_after);
 static enum step step_errresp(struct cconn *c);
+static enum step step_tunnel(struct cconn *c);
+static enum step tunnel_pipe(struct cconn *c, int from, int to, struct iobuf *b, uint32_t rdy_r,
+	    uint32_t rdy_w, int *eof);
 static int	conn_names(const struct http1_header *h, uint32_t n, struct http1_str name);
 static int	hop_by_hop(struct http1_str name);
 static int	peer_trusted(const struct cconn *c, const struct route_conf *rc);
@@ -192,7 +199,7 @@ set_timer(struct cconn *c, int phase)
 
 	if (phase == c->tmo_phase) {
 		/* Backend and send phases are idle timeouts: progress restarts them. */
-		if (phase == TP_BACKEND || phase == TP_SEND)
+		if (phase == TP_BACKEND || phase == TP_SEND || phase == TP_TUNNEL)
 			ev_timer_again(c->w->loop, &c->tmo);
 		return;
 	}
@@ -210,6 +217,9 @@ set_timer(struct cconn *c, int phase)
 	case TP_BACKEND:
 	case TP_SEND:
 		d = t->backend_response;
+		break;
+	case TP_TUNNEL:
+		d = t->tunnel > 0 ? t->tunnel : 3600;
 		break;
 	default:
 		ev_timer_stop(c->w->loop, &c->tmo);
@@ -318,6 +328,9 @@ run(struct cconn *c)
 			break;
 		case CC_ERRRESP:
 			r = step_errresp(c);
+			break;
+		case CC_TUNNEL:
+			r = step_tunnel(c);
 			break;
 		default:
 			r = STEP_DONE;
@@ -509,6 +522,9 @@ start_request(struct cconn *c)
 		x->rq_mode = BODY_CLEN;
 		x->rq_left = q->content_length;
 	}
+	/* Upgrade (WebSocket): only for a request without a body, as RFC 6455 does. */
+	x->upgrade = (q->flags & HTTP1_F_CONN_UPGRADE) && (q->flags & HTTP1_F_UPGRADE_HDR) &&
+	    x->rq_mode == BODY_NONE && q->minor == 1;
 	x->route = route_match(w->routes, w->conf->nroutes, q->host, q->path);
 	c->state = CC_EXCH;
 	if (x->route == NULL)
@@ -684,6 +700,12 @@ build_request(struct cconn *c)
 	}
 	if (x->rq_mode == BODY_CHUNKED)
 		v = IOV_LIT(v, "Transfer-Encoding: chunked\r\n");
+	if (x->upgrade) {
+		const struct http1_header *u = http1_find(q->headers, q->nheaders, "upgrade");
+
+		v = IOV_LIT(v, "Connection: upgrade\r\n");
+		v = IOV_MEM(v, u->line.p, u->line.len);
+	}
 	if (xff) {
 		v = IOV_LIT(v, "X-Forwarded-For: ");
 		if (trusted)
@@ -1120,13 +1142,24 @@ resp_head(struct cconn *c)
 	r = http1_parse_resp(iobuf_ptr(&x->rb), x->rb.data, x->rb.size, s, x->rhdrs, x->maxh);
 	if (r == HTTP1_PARTIAL)
 		return STEP_AGAIN;
-	if (r == HTTP1_BAD || s->status == 101) {
+	if (r == HTTP1_BAD || (s->status == 101 && !x->upgrade)) {
 		log_warnx("conn=%llu: source %s: malformed response head: %s",
 		    (unsigned long long)c->id, x->up->pool->src->name,
 		    s->status == 101 ? "unexpected 101" : (s->error ? s->error : "bad"));
 		lb_source_failed(w->conf, w->sources, x->up->pool->src_idx, ev_now(w->loop));
 		x->views_ok = 0;
 		return error_response(c, 502, 1);
+	}
+	if (s->status == 101) {
+		/* Switching protocols: relay the head, then become a byte tunnel. */
+		x->status = 101;
+		x->tunnel = 1;
+		x->rs_mode = BODY_NONE;
+		x->rs_complete = 1;
+		lb_source_ok(w->sources, x->up->pool->src_idx);
+		build_response(c);
+		x->rs = RS_BODY;
+		return STEP_NEXT;
 	}
 	if (s->status < 200) {
 		/* Interim response: relay to HTTP/1.1 clients, then wait for the final one. */
@@ -1188,7 +1221,13 @@ build_response(struct cconn *c)
 	}
 	if (x->rs_mode == BODY_CHUNKED)
 		v = IOV_LIT(v, "Transfer-Encoding: chunked\r\n");
-	if (x->cli_close)
+	if (x->tunnel) {
+		const struct http1_header *u = http1_find(s->headers, s->nheaders, "upgrade");
+
+		v = IOV_LIT(v, "Connection: upgrade\r\n");
+		if (u != NULL)
+			v = IOV_MEM(v, u->line.p, u->line.len);
+	} else if (x->cli_close)
 		v = IOV_LIT(v, "Connection: close\r\n");
 	else if (x->minor == 0)
 		v = IOV_LIT(v, "Connection: keep-alive\r\n");
@@ -1225,6 +1264,14 @@ finish(struct cconn *c)
 	const struct route_conf *rc = x->route->conf;
 	int reuse;
 
+	if (x->tunnel) {
+		/* Bytes the client sent after its head belong to the new protocol. */
+		iobuf_consume(&c->in, x->rq_scan);
+		c->state = CC_TUNNEL;
+		c->ready |= RDY_CR | RDY_UR;
+		set_timer(c, TP_TUNNEL);
+		return STEP_NEXT;
+	}
 	x->up->nreq++;
 	reuse = !x->up_close && x->rq == RQ_DONE && x->rs_mode != BODY_CLOSE &&
 	    x->up->nreq < rc->reuse_requests && !w->draining && rc->reuse_max > 0;
@@ -1339,4 +1386,81 @@ step_errresp(struct cconn *c)
 	if (c->state == CC_READ_HEAD)
 		set_timer(c, TP_HEADER);
 	return STEP_NEXT;
+}
+
+/*
+ * Moves bytes one way through the tunnel: from's buffer b to to. On EOF
+ * from the source, the write side of the destination is shut down once b
+ * is empty, so half-closes pass through.
+ */
+static enum step
+tunnel_pipe(struct cconn *c, int from, int to, struct iobuf *b, uint32_t rdy_r, uint32_t rdy_w,
+    int *eof)
+{
+	enum step res = STEP_AGAIN;
+	ssize_t n;
+
+	for (;;) {
+		if (b->data > 0) {
+			if (!(c->ready & rdy_w)) {
+				c->want |= rdy_w;
+				return res;
+			}
+			n = io_write(to, iobuf_ptr(b), b->data);
+			if (n == IO_AGAIN) {
+				c->ready &= ~rdy_w;
+				c->want |= rdy_w;
+				return res;
+			}
+			if (n < 0) {
+				close_conn(c, "tunnel write error");
+				return STEP_DONE;
+			}
+			iobuf_consume(b, (uint32_t)n);
+			res = STEP_NEXT;
+			continue;
+		}
+		if (*eof)
+			return res;
+		if (!(c->ready & rdy_r)) {
+			c->want |= rdy_r;
+			return res;
+		}
+		iobuf_compact(b);
+		n = io_read(from, b);
+		if (n == IO_AGAIN) {
+			c->ready &= ~rdy_r;
+			c->want |= rdy_r;
+			return res;
+		}
+		if (n <= 0) {
+			*eof = 1;
+			shutdown(to, SHUT_WR);
+			return STEP_NEXT;
+		}
+		res = STEP_NEXT;
+	}
+}
+
+static enum step
+step_tunnel(struct cconn *c)
+{
+	struct exch *x = c->x;
+	enum step r1, r2;
+
+	r1 = tunnel_pipe(c, c->fd, x->up->fd, &c->in, RDY_CR, RDY_UW, &x->t_cli_eof);
+	if (r1 == STEP_DONE)
+		return STEP_DONE;
+	r2 = tunnel_pipe(c, x->up->fd, c->fd, &x->rb, RDY_UR, RDY_CW, &x->t_up_eof);
+	if (r2 == STEP_DONE)
+		return STEP_DONE;
+	if (x->t_cli_eof && x->t_up_eof) {
+		close_conn(c, "tunnel closed by both sides");
+		return STEP_DONE;
+	}
+	if (r1 == STEP_NEXT || r2 == STEP_NEXT) {
+		set_timer(c, TP_TUNNEL);
+		return STEP_NEXT;
+	}
+	return STEP_AGAIN;
 }

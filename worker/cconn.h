@@ -23,6 +23,7 @@ enum cconn_state {
 	CC_READ_HEAD,		/* accumulating a request head */
 	CC_EXCH,		/* a request is being relayed (see struct exch) */
 	CC_ERRRESP,		/* writing a response of our own (4xx/5xx) */
+	CC_TUNNEL,		/* after a 101: bytes both ways until both sides close */
 	CC__COUNT
 };
 
