@@ -203,7 +203,6 @@ main(int argc, char **argv)
 	for (i = 0; i < c->nlisteners; i++) {
 		if (c->listeners[i].addr.ss.ss_family == AF_UNIX)
 			unlink(c->listeners[i].addr.text + 5);
-		close(fds[i]);
 	}
 	conf_free(c);
 	return rc;

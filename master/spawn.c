@@ -36,6 +36,23 @@ static double	now_s(void);
 static pid_t	spawn_one(const struct handoff *tmpl, uint32_t idx, struct slot *s);
 static void	signal_all(const struct slot *s, uint32_t n, int sig);
 static uint32_t	reap(struct slot *s, uint32_t n, int stopping);
+static void	close_listeners(const int *fds, uint32_t n, int *closed);
+
+/*
+ * Once stopping, the master's copies of the listening sockets go too, so
+ * the kernel refuses new connections instead of queueing them for nobody.
+ */
+static void
+close_listeners(const int *fds, uint32_t n, int *closed)
+{
+	uint32_t i;
+
+	if (*closed)
+		return;
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	*closed = 1;
+}
 
 static double
 now_s(void)
@@ -130,7 +147,7 @@ spawn_run(const struct conf *conf, const int *fds, uint32_t nfds)
 	enum stop_kind stopping = STOP_NONE;
 	double deadline = 0, next, t;
 	uint32_t i, n = conf->workers, alive;
-	int sig;
+	int sig, closed = 0;
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.conf = conf;
@@ -174,6 +191,7 @@ spawn_run(const struct conf *conf, const int *fds, uint32_t nfds)
 				stopping = STOP_FAST;
 				deadline = now_s() + STOP_GRACE;
 				signal_all(slots, n, SIGTERM);
+				close_listeners(fds, nfds, &closed);
 			}
 			break;
 		case SIGQUIT:
@@ -183,6 +201,7 @@ spawn_run(const struct conf *conf, const int *fds, uint32_t nfds)
 				stopping = STOP_GRACEFUL;
 				deadline = now_s() + conf->timeouts.graceful + STOP_GRACE;
 				signal_all(slots, n, SIGQUIT);
+				close_listeners(fds, nfds, &closed);
 			}
 			break;
 		case SIGUSR1:
@@ -215,6 +234,7 @@ spawn_run(const struct conf *conf, const int *fds, uint32_t nfds)
 			if (slots[i].pid == 0 && slots[i].respawn_at != 0 && slots[i].respawn_at <= t)
 				spawn_one(&tmpl, i, &slots[i]);
 	}
+	close_listeners(fds, nfds, &closed);
 	free(slots);
 	log_info("stopped");
 	return 0;

@@ -11,7 +11,8 @@ struct conf;
 
 /*
  * Runs the workers for conf on the listening fds until a stop signal; the
- * caller has blocked the master's signals. Returns the exit status.
+ * caller has blocked the master's signals. Closes the fds once stopping.
+ * Returns the exit status.
  */
 int	spawn_run(const struct conf *conf, const int *fds, uint32_t nfds);
 
