@@ -169,6 +169,7 @@ main(int argc, char **argv)
 		fatalx("at most %d listeners", HANDOFF_MAX_LISTEN);
 	if (log_open(c->log.error, c->log.level) == -1) {
 		fprintf(stderr, "sluice: cannot open error log %s: %s\n", c->log.error, strerror(errno));
+		conf_free(c);
 		return 1;
 	}
 	log_role("master");
@@ -189,6 +190,9 @@ main(int argc, char **argv)
 			log_error("%s", err);
 			if (log_open(NULL, c->log.level) == 0 && strcmp(c->log.error, "stderr") != 0)
 				fprintf(stderr, "sluice: %s\n", err);
+			while (i-- > 0)
+				close(fds[i]);
+			conf_free(c);
 			return 1;
 		}
 	}
@@ -196,6 +200,7 @@ main(int argc, char **argv)
 		daemonize();
 	if (write_pidfile(c->pid_file) == -1) {
 		log_warn("cannot write pid file %s", c->pid_file);
+		conf_free(c);
 		return 1;
 	}
 	rc = spawn_run(c, fds, c->nlisteners);

@@ -1,0 +1,450 @@
+#!/usr/bin/env python3
+"""
+Scriptable HTTP/1.1 origin server for sluice's integration tests (stdlib only).
+
+Run:    python3 backend.py --port N [--host 127.0.0.1] [--name NAME]
+                           [--idle-close SECONDS] [--drop-after N]
+Import: from backend import Backend, gen_bytes   (Backend(...).start() serves in a thread)
+
+One thread per TCP connection; keep-alive HTTP/1.1, honours "Connection: close"
+and HTTP/1.0 (kept alive only with "Connection: keep-alive"). Request bodies are
+read with Content-Length or chunked framing and streamed into a SHA-256, never
+stored. "Expect: 100-continue" gets an interim 100 before the body is read.
+
+Counters (reported by /__stats):
+  accepts   TCP connections accepted, EXCEPT control connections: a connection
+            whose first request is /__stats or /__reset is uncounted, so the
+            harness can poll without disturbing the numbers;
+  requests  request heads received on any path except /__stats and /__reset
+            (a request dropped by --drop-after still counts);
+  open      connections open right now (control connections included).
+
+Endpoints (any method; every response carries "X-Backend: NAME"; HEAD gets the
+same head as GET and no body):
+  /__stats                 JSON {"name", "accepts", "requests", "open"}
+  /__reset                 zero accepts and requests, answer 200 "reset\\n"
+  /echo                    JSON of the request: name, method, target, path, query,
+                           version, headers ([name, value] as received, in order,
+                           case kept), body_len, body_sha256, conn_id (per-server
+                           connection number), conn_request (1-based index of the
+                           request on its connection), peer; header X-Echo-Method
+  /headers?N=V&...         like /echo, plus each query pair as a response header
+                           (a "Connection" pair replaces the server's own value)
+  /sha256                  body = hex SHA-256 of the request body
+  /bytes?n=N&seed=S        N bytes of gen_bytes(N, S), with Content-Length
+  /chunked?n=N&chunk=K&seed=S
+                           the same bytes, Transfer-Encoding: chunked, K per chunk
+                           (close-delimited for an HTTP/1.0 request)
+  /close?n=N&seed=S        the same bytes, no Content-Length, then close
+  /slow?delay=SECONDS      sleep, then 200 "slow done\\n"
+  /status?code=C           that status, body "status C\\n" (none for 1xx/204/304)
+  anything else            200 "hello from NAME\\n"
+
+Options:
+  --idle-close T   close a connection that waits T seconds for a request head
+                   (the backend side of a keep-alive pool race)
+  --drop-after N   on every connection, serve N requests, then read the next
+                   request head and close without answering a byte
+"""
+
+import argparse
+import hashlib
+import json
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+
+MAX_HEAD = 64 * 1024
+READ_TIMEOUT = 30.0
+CONTROL_PATHS = ("/__stats", "/__reset")
+
+
+def byte_stream(n, seed="0", piece=65536):
+    """Yields the n deterministic bytes of gen_bytes(n, seed) in pieces of at most piece."""
+    seed_b = str(seed).encode()
+    out = bytearray()
+    i = 0
+    left = n
+    while left > 0:
+        while len(out) < min(piece, left):
+            out += hashlib.sha256(seed_b + i.to_bytes(8, "big")).digest()
+            i += 1
+        take = min(piece, left)
+        yield bytes(out[:take])
+        del out[:take]
+        left -= take
+
+
+def gen_bytes(n, seed="0"):
+    """n deterministic pseudo-random bytes: sha256(seed || be64(i)) for i = 0, 1, ..."""
+    return b"".join(byte_stream(n, seed))
+
+
+def sha256_of_stream(n, seed="0"):
+    h = hashlib.sha256()
+    for p in byte_stream(n, seed):
+        h.update(p)
+    return h.hexdigest()
+
+
+class ConnClosed(Exception):
+    pass
+
+
+class Reader:
+    """Buffered reads from a socket; raises ConnClosed on EOF mid-message."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = bytearray()
+
+    def fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnClosed()
+        self.buf += data
+
+    def line(self, limit=MAX_HEAD):
+        while True:
+            i = self.buf.find(b"\n")
+            if i >= 0:
+                out = bytes(self.buf[:i + 1])
+                del self.buf[:i + 1]
+                return out
+            if len(self.buf) > limit:
+                raise ValueError("line too long")
+            self.fill()
+
+    def head(self):
+        while True:
+            i = self.buf.find(b"\r\n\r\n")
+            if i >= 0:
+                out = bytes(self.buf[:i + 4])
+                del self.buf[:i + 4]
+                return out
+            if len(self.buf) > MAX_HEAD:
+                raise ValueError("head too large")
+            self.fill()
+
+    def chunks(self, n):
+        """Yields exactly n bytes in pieces."""
+        while n > 0:
+            if not self.buf:
+                self.fill()
+            take = min(n, len(self.buf))
+            yield bytes(self.buf[:take])
+            del self.buf[:take]
+            n -= take
+
+
+class Request:
+    def __init__(self, method, target, version, headers):
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers          # list of (name, value) as received
+        u = urllib.parse.urlsplit(target)
+        self.path = u.path
+        self.query_raw = u.query
+        self.query = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+        self.query_list = urllib.parse.parse_qsl(u.query, keep_blank_values=True)
+        self.body_len = 0
+        self.body_sha = hashlib.sha256()
+
+    def get(self, name):
+        n = name.lower()
+        for k, v in self.headers:
+            if k.lower() == n:
+                return v
+        return None
+
+    def tokens(self, name):
+        n = name.lower()
+        out = []
+        for k, v in self.headers:
+            if k.lower() == n:
+                out += [t.strip().lower() for t in v.split(",") if t.strip()]
+        return out
+
+
+class Backend:
+    def __init__(self, port=0, host="127.0.0.1", name="backend", idle_close=None, drop_after=None):
+        self.name = name
+        self.idle_close = idle_close
+        self.drop_after = drop_after
+        self.lock = threading.Lock()
+        self.accepts = 0
+        self.requests = 0
+        self.open = 0
+        self.conn_seq = 0
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((host, port))
+        self.lsock.listen(256)
+        self.host, self.port = self.lsock.getsockname()[:2]
+        self.stopping = False
+
+    # -- server loop --------------------------------------------------------
+
+    def start(self):
+        """Serves in a daemon thread; returns self."""
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.stopping = True
+        try:
+            self.lsock.close()
+        except OSError:
+            pass
+
+    def serve_forever(self):
+        while not self.stopping:
+            try:
+                s, peer = self.lsock.accept()
+            except OSError:
+                if self.stopping:
+                    return
+                time.sleep(0.01)
+                continue
+            with self.lock:
+                self.accepts += 1
+                self.open += 1
+                self.conn_seq += 1
+                cid = self.conn_seq
+            threading.Thread(target=self.handle_conn, args=(s, peer, cid), daemon=True).start()
+
+    def handle_conn(self, s, peer, cid):
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        r = Reader(s)
+        nreq = 0
+        try:
+            while True:
+                # Waiting for a request head: the idle period of a keep-alive connection.
+                if not r.buf:
+                    s.settimeout(self.idle_close if self.idle_close else READ_TIMEOUT)
+                    try:
+                        r.fill()
+                    except socket.timeout:
+                        return
+                s.settimeout(READ_TIMEOUT)
+                req = self.read_head(r)
+                nreq += 1
+                control = req.path in CONTROL_PATHS
+                with self.lock:
+                    if control and nreq == 1:
+                        self.accepts -= 1
+                    if not control:
+                        self.requests += 1
+                if (not control and self.drop_after is not None and
+                    nreq > self.drop_after):
+                    return
+                self.read_body(s, r, req)
+                keep = self.handle(s, req, cid, nreq, peer)
+                if not keep:
+                    return
+        except (ConnClosed, ConnectionError, socket.timeout, ValueError, OSError):
+            return
+        finally:
+            with self.lock:
+                self.open -= 1
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    # -- request parsing ----------------------------------------------------
+
+    def read_head(self, r):
+        raw = r.head().decode("latin-1")
+        lines = raw.split("\r\n")
+        parts = lines[0].split(" ")
+        if len(parts) != 3:
+            raise ValueError("bad request line")
+        method, target, version = parts
+        headers = []
+        for ln in lines[1:]:
+            if not ln:
+                continue
+            k, sep, v = ln.partition(":")
+            if not sep:
+                raise ValueError("bad header")
+            headers.append((k, v.strip(" \t")))
+        return Request(method, target, version, headers)
+
+    def read_body(self, s, r, req):
+        te = req.tokens("transfer-encoding")
+        cl = req.get("content-length")
+        has_body = (te and te[-1] == "chunked") or (cl is not None and int(cl) > 0)
+        if (has_body and req.version == "HTTP/1.1" and
+            (req.get("expect") or "").lower() == "100-continue"):
+            s.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if te and te[-1] == "chunked":
+            while True:
+                ln = r.line().decode("latin-1").strip()
+                size = int(ln.split(";", 1)[0].strip(), 16)
+                if size == 0:
+                    while r.line() not in (b"\r\n", b"\n"):
+                        pass            # trailers
+                    return
+                for p in r.chunks(size):
+                    req.body_len += len(p)
+                    req.body_sha.update(p)
+                if r.line() not in (b"\r\n", b"\n"):
+                    raise ValueError("bad chunk end")
+        elif cl is not None:
+            for p in r.chunks(int(cl)):
+                req.body_len += len(p)
+                req.body_sha.update(p)
+
+    # -- responses ----------------------------------------------------------
+
+    def wants_keepalive(self, req):
+        conn = req.tokens("connection")
+        if "close" in conn:
+            return False
+        if req.version == "HTTP/1.0":
+            return "keep-alive" in conn
+        return True
+
+    def send_head(self, s, req, status, headers, keep):
+        reasons = {100: "Continue", 200: "OK", 201: "Created", 204: "No Content",
+               301: "Moved Permanently", 302: "Found", 304: "Not Modified",
+               400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
+               502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+        out = ["HTTP/1.1 %d %s" % (status, reasons.get(status, "Status"))]
+        out.append("X-Backend: %s" % self.name)
+        names = {k.lower() for k, _ in headers}
+        if "connection" not in names:
+            if not keep:
+                out.append("Connection: close")
+            elif req.version == "HTTP/1.0":
+                out.append("Connection: keep-alive")
+        for k, v in headers:
+            out.append("%s: %s" % (k, v))
+        s.sendall(("\r\n".join(out) + "\r\n\r\n").encode("latin-1"))
+
+    def send_simple(self, s, req, status, body, keep, ctype="text/plain", extra=()):
+        headers = list(extra)
+        if status in (204, 304) or 100 <= status < 200:
+            body = b""
+        else:
+            headers = [("Content-Type", ctype), ("Content-Length", str(len(body)))] + headers
+        self.send_head(s, req, status, headers, keep)
+        if req.method != "HEAD" and body:
+            s.sendall(body)
+
+    def echo_doc(self, req, cid, nreq, peer):
+        return {
+            "name": self.name,
+            "method": req.method,
+            "target": req.target,
+            "path": req.path,
+            "query": req.query,
+            "version": req.version,
+            "headers": [[k, v] for k, v in req.headers],
+            "body_len": req.body_len,
+            "body_sha256": req.body_sha.hexdigest(),
+            "conn_id": cid,
+            "conn_request": nreq,
+            "peer": "%s:%d" % peer[:2],
+        }
+
+    def handle(self, s, req, cid, nreq, peer):
+        """Answers req; returns True if the connection stays open."""
+        keep = self.wants_keepalive(req)
+        q = req.query
+        p = req.path
+        if p == "/__stats":
+            with self.lock:
+                doc = {"name": self.name, "accepts": self.accepts,
+                       "requests": self.requests, "open": self.open}
+            self.send_simple(s, req, 200, json.dumps(doc).encode(), keep, "application/json")
+        elif p == "/__reset":
+            with self.lock:
+                self.accepts = 0
+                self.requests = 0
+            self.send_simple(s, req, 200, b"reset\n", keep)
+        elif p == "/echo":
+            body = json.dumps(self.echo_doc(req, cid, nreq, peer)).encode()
+            self.send_simple(s, req, 200, body, keep, "application/json",
+                     [("X-Echo-Method", req.method)])
+        elif p == "/headers":
+            extra = []
+            for k, v in req.query_list:
+                if k.lower() == "connection":
+                    if "close" in [t.strip().lower() for t in v.split(",")]:
+                        keep = False
+                    elif not keep:
+                        v = "close, " + v
+                extra.append((k, v))
+            body = json.dumps(self.echo_doc(req, cid, nreq, peer)).encode()
+            self.send_simple(s, req, 200, body, keep, "application/json", extra)
+        elif p == "/sha256":
+            self.send_simple(s, req, 200, req.body_sha.hexdigest().encode(), keep)
+        elif p == "/bytes":
+            n = int(q.get("n", "0"))
+            self.send_head(s, req, 200, [("Content-Type", "application/octet-stream"),
+                             ("Content-Length", str(n))], keep)
+            if req.method != "HEAD":
+                for piece in byte_stream(n, q.get("seed", "0")):
+                    s.sendall(piece)
+        elif p == "/chunked":
+            n = int(q.get("n", "0"))
+            k = max(1, int(q.get("chunk", "4096")))
+            if req.version == "HTTP/1.0":
+                keep = False
+                self.send_head(s, req, 200, [("Content-Type", "application/octet-stream")], keep)
+                if req.method != "HEAD":
+                    for piece in byte_stream(n, q.get("seed", "0")):
+                        s.sendall(piece)
+                return False
+            self.send_head(s, req, 200, [("Content-Type", "application/octet-stream"),
+                             ("Transfer-Encoding", "chunked")], keep)
+            if req.method != "HEAD":
+                for piece in byte_stream(n, q.get("seed", "0"), piece=k):
+                    s.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+                s.sendall(b"0\r\n\r\n")
+        elif p == "/close":
+            n = int(q.get("n", "0"))
+            self.send_head(s, req, 200, [("Content-Type", "application/octet-stream"),
+                             ("Connection", "close")], False)
+            if req.method != "HEAD":
+                for piece in byte_stream(n, q.get("seed", "0")):
+                    s.sendall(piece)
+            return False
+        elif p == "/slow":
+            time.sleep(float(q.get("delay", "1")))
+            self.send_simple(s, req, 200, b"slow done\n", keep)
+        elif p == "/status":
+            code = int(q.get("code", "200"))
+            self.send_simple(s, req, code, b"status %d\n" % code, keep)
+        else:
+            self.send_simple(s, req, 200, ("hello from %s\n" % self.name).encode(), keep)
+        return keep
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="scriptable HTTP/1.1 test origin")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--name", default="backend")
+    ap.add_argument("--idle-close", type=float, default=None,
+            help="close a connection idle for this many seconds")
+    ap.add_argument("--drop-after", type=int, default=None,
+            help="serve N requests per connection, then drop the next unanswered")
+    a = ap.parse_args(argv)
+    b = Backend(a.port, a.host, a.name, a.idle_close, a.drop_after)
+    print("backend %s listening on %s:%d" % (a.name, b.host, b.port), flush=True)
+    try:
+        b.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
