@@ -42,7 +42,7 @@ class Env:
         return harness.make_config(self.dir, port, sources, routes, **kw)
 
     def sluice(self, sources=None, routes=None, conf_text=None, port=None, start=True,
-               name="sluice", **kw):
+               name="sluice", extra_env=None, **kw):
         """Writes a config (from sources/routes or conf_text) and starts sluice on it,
         waiting until the listener accepts. sources: list of BackendProc or
         (name, address); routes default to one "*" route over all sources."""
@@ -53,7 +53,7 @@ class Env:
             if routes is None:
                 routes = [{"host": "*", "path": "/", "sources": [n for n, _ in srcs]}]
             conf_text = self.config(port, srcs, routes, **kw)
-        s = harness.Sluice(self.dir, conf_text, port, name=name)
+        s = harness.Sluice(self.dir, conf_text, port, name=name, extra_env=extra_env)
         self.sluices.append(s)
         if start:
             s.start()
@@ -74,11 +74,19 @@ class Env:
         return out
 
 
+# What a sanitizer build prints when it finds a bug in any sluice process.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 @pytest.fixture
 def env(tmp_path):
     e = Env(tmp_path)
     yield e
     e.cleanup()
+    for s in e.sluices:
+        text = s.log()
+        found = [m for m in SANITIZER_MARKS if m in text]
+        assert not found, "sanitizer report in %s:\n%s" % (s.log_path, text[-4000:])
 
 
 @pytest.hookimpl(hookwrapper=True)

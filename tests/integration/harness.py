@@ -236,8 +236,9 @@ def stop_pid(proc, sig=signal.SIGTERM):
 class Sluice:
     """The binary under test, run as `sluice -f -c CONF`, stderr+stdout to a log file."""
 
-    def __init__(self, testdir, conf_text, port, binary=None, name="sluice"):
+    def __init__(self, testdir, conf_text, port, binary=None, name="sluice", extra_env=None):
         self.testdir = Path(testdir)
+        self.extra_env = extra_env
         self.port = port
         self.binary = binary or sluice_bin()
         self.conf_path = self.testdir / ("%s.conf" % name)
@@ -250,9 +251,13 @@ class Sluice:
         if not os.access(self.binary, os.X_OK):
             raise RuntimeError("SLUICE_BIN %s is not an executable (run make?)" % self.binary)
         with open(self.log_path, "wb") as log:
+            env = None
+            if self.extra_env:
+                env = dict(os.environ)
+                env.update(self.extra_env)
             self.proc = subprocess.Popen([self.binary, "-f", "-c", str(self.conf_path)],
                                          stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL, env=env)
         if wait:
             self.wait_listening()
         return self
