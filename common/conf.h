@@ -14,6 +14,8 @@
 #define CONF_STR_MAX	512	/* paths, header values, regexes, hosts */
 #define CONF_LIST_MAX	256	/* max listeners/sources/routes/rules per list */
 
+struct rewrite;		/* common/rewrite.h: a compiled oniguruma rule */
+
 enum log_level {
 	LOG_L_ERROR = 0,
 	LOG_L_WARN,
@@ -61,9 +63,10 @@ struct header_conf {
 };
 
 struct rewrite_conf {
-	char	regex[CONF_STR_MAX];
-	char	replace[CONF_STR_MAX];
-	int	line;
+	char		 regex[CONF_STR_MAX];
+	char		 replace[CONF_STR_MAX];
+	int		 line;
+	struct rewrite	*rw;	/* compiled at load, owned (conf_free); inherited over fork */
 };
 
 struct cidr_conf {
@@ -85,6 +88,7 @@ struct route_conf {
 	char		 host[CONF_STR_MAX];	/* exact, "*.example.com" or "*"; default "*" */
 	char		 path[CONF_STR_MAX];	/* prefix, default "/" (unless path_regex) */
 	char		 path_regex[CONF_STR_MAX];	/* "" if none; path and path_regex exclusive */
+	struct rewrite	*path_re;		/* path_regex compiled at load, owned; or NULL */
 	uint32_t	*sources;		/* indices into conf.sources */
 	uint32_t	 nsources;		/* >= 1 */
 	enum balancer	 balancer;		/* default LB_ROUND_ROBIN */

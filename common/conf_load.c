@@ -23,6 +23,8 @@
 
 #include <libconfig.h>
 
+#include "common/rewrite.h"
+
 #define WORKERS_MAX	256
 #define DUR_MAX		86400.0		/* seconds: a day is the longest timeout */
 #define PATH_MAX_TXT	256		/* "routes[12].response.header_add[3].value" */
@@ -67,10 +69,7 @@ static const struct unsupported {
 	{ "health",				NULL,			NULL },
 	{ "log.access",				str_not_off,		"only \"off\"" },
 	{ "listeners[].proxy_protocol",		bool_is_true,		NULL },
-	{ "routes[].path_regex",		NULL,			"use a path prefix" },
 	{ "routes[].balancer",			str_not_round_robin,	"only \"round_robin\"" },
-	{ "routes[].request.rewrite",		NULL,			NULL },
-	{ "routes[].response.rewrite_location",	NULL,			NULL },
 };
 
 enum cf_kind {
@@ -176,6 +175,8 @@ static void	check_health(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
 static void	check_route(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
+static void	check_rewrite(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
 
 #define FIELD(base, off, type)	((type *)(void *)((char *)(base) + (off)))
 #define FSIZE(st, f)		sizeof(((st *)0)->f)
@@ -250,6 +251,7 @@ static const struct cf_cmd timeouts_cmds[] = {
 	K_DUR("backend_response", struct timeouts_conf, backend_response, 60),
 	K_DUR("backend_idle", struct timeouts_conf, backend_idle, 30),
 	K_DUR("graceful", struct timeouts_conf, graceful, 30),
+	K_DUR("tunnel", struct timeouts_conf, tunnel, 3600),
 	K_END
 };
 
@@ -295,7 +297,8 @@ static const struct cf_cmd header_cmds[] = {
 };
 
 static const struct cf_group rewrite_group = {
-	rewrite_cmds, sizeof(struct rewrite_conf), offsetof(struct rewrite_conf, line), NULL
+	rewrite_cmds, sizeof(struct rewrite_conf), offsetof(struct rewrite_conf, line),
+	check_rewrite
 };
 static const struct cf_group header_group = {
 	header_cmds, sizeof(struct header_conf), offsetof(struct header_conf, line), NULL
@@ -455,7 +458,7 @@ void
 conf_free(struct conf *c)
 {
 	struct route_conf *r;
-	uint32_t i;
+	uint32_t i, j;
 
 	if (c == NULL)
 		return;
@@ -463,6 +466,11 @@ conf_free(struct conf *c)
 		r = &c->routes[i];
 		free(r->sources);
 		free(r->trusted);
+		rewrite_free(r->path_re);
+		for (j = 0; j < r->request.nrewrite && r->request.rewrite != NULL; j++)
+			rewrite_free(r->request.rewrite[j].rw);
+		for (j = 0; j < r->response.nrewrite && r->response.rewrite != NULL; j++)
+			rewrite_free(r->response.rewrite[j].rw);
 		free(r->request.rewrite);
 		free(r->request.add);
 		free(r->request.hide);
@@ -1174,6 +1182,7 @@ check_route(struct ld *ld, const config_setting_t *s, void *base, const char *wh
 {
 	struct route_conf *r = base;
 	const config_setting_t *p, *re;
+	char err[REWRITE_ERR_MAX];
 
 	p = config_setting_get_member(s, "path");
 	re = config_setting_get_member(s, "path_regex");
@@ -1184,6 +1193,29 @@ check_route(struct ld *ld, const config_setting_t *s, void *base, const char *wh
 	if (p != NULL)
 		err_at(ld, re, "%s.path_regex: cannot be combined with path (line %u): "
 		    "a route matches a prefix or a regex", where, config_setting_source_line(p));
+	/* Empty: the value was refused already. */
+	if (r->path_regex[0] != '\0' &&
+	    (r->path_re = rewrite_compile(r->path_regex, NULL, err, sizeof(err), NULL)) == NULL)
+		err_at(ld, re, "%s.path_regex: %s", where, err);
+}
+
+/* Compiles a rewrite rule once its regex and replace are parsed. */
+static void
+check_rewrite(struct ld *ld, const config_setting_t *s, void *base, const char *where)
+{
+	struct rewrite_conf *rc = base;
+	enum rewrite_part bad;
+	char err[REWRITE_ERR_MAX];
+
+	/* A missing or refused regex was reported already. */
+	if (rc->regex[0] == '\0')
+		return;
+	if ((rc->rw = rewrite_compile(rc->regex, rc->replace, err, sizeof(err), &bad)) != NULL)
+		return;
+	if (bad == REWRITE_PART_REPLACE)
+		err_at(ld, config_setting_get_member(s, "replace"), "%s.replace: %s", where, err);
+	else
+		err_at(ld, config_setting_get_member(s, "regex"), "%s.regex: %s", where, err);
 }
 
 /* --- values ------------------------------------------------------------- */

@@ -124,8 +124,9 @@ main(int argc, char **argv)
 	char err[768];
 	int test = 0, fg = 0, ch, rc;
 	int fds[HANDOFF_MAX_LISTEN];
+	char pidfile[CONF_STR_MAX], unix_paths[8][CONF_STR_MAX];
+	uint32_t i, nunix = 0;
 	sigset_t set;
-	uint32_t i;
 
 	while ((ch = getopt(argc, argv, "c:tfs:h")) != -1) {
 		switch (ch) {
@@ -198,17 +199,20 @@ main(int argc, char **argv)
 	}
 	if (!fg)
 		daemonize();
+	snprintf(pidfile, sizeof(pidfile), "%s", c->pid_file);
+	for (i = 0; i < c->nlisteners && nunix < 8; i++)
+		if (c->listeners[i].addr.ss.ss_family == AF_UNIX)
+			snprintf(unix_paths[nunix++], sizeof(unix_paths[0]), "%s",
+			    c->listeners[i].addr.text + 5);
 	if (write_pidfile(c->pid_file) == -1) {
 		log_warn("cannot write pid file %s", c->pid_file);
 		conf_free(c);
 		return 1;
 	}
-	rc = spawn_run(c, fds, c->nlisteners);
-	unlink(c->pid_file);
-	for (i = 0; i < c->nlisteners; i++) {
-		if (c->listeners[i].addr.ss.ss_family == AF_UNIX)
-			unlink(c->listeners[i].addr.text + 5);
-	}
-	conf_free(c);
+	/* Unix listener paths are removed at exit; remember them before the conf goes. */
+	rc = spawn_run(file, c, fds);
+	unlink(pidfile);
+	for (i = 0; i < nunix; i++)
+		unlink(unix_paths[i]);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * Worker supervision with sigtimedwait(): the master never runs handlers,
  * it takes signals one at a time in its loop, so no state is touched from
- * a signal context.
+ * a signal context. Workers belong to a generation (one loaded config);
+ * a reload starts a new generation and drains the old one.
  */
 #include "master/spawn.h"
 
@@ -9,19 +10,23 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/conf.h"
+#include "common/conf_load.h"
 #include "common/handoff.h"
 #include "common/log.h"
+#include "master/listen.h"
 #include "worker/worker.h"
 
 #define BACKOFF_MIN	0.1	/* seconds before respawning a worker that died young */
 #define BACKOFF_MAX	30.0
 #define YOUNG		2.0	/* a worker dying sooner than this is "crashing" */
-#define STOP_GRACE	5.0	/* fast stop: seconds before SIGKILL */
+#define STOP_GRACE	5.0	/* after a deadline: seconds before SIGKILL */
+#define MAX_GENS	16	/* generations alive at once (reloads still draining) */
 
 enum stop_kind { STOP_NONE = 0, STOP_FAST, STOP_GRACEFUL };
 
@@ -32,27 +37,27 @@ struct slot {
 	double	backoff;
 };
 
+/* One loaded configuration and the workers that serve it; owned by the master. */
+struct gen {
+	struct conf	*conf;
+	struct handoff	 ho;		/* template: worker_idx set per fork */
+	struct slot	*slots;		/* conf->workers entries */
+	uint32_t	 nslots;
+	int		 draining;	/* told to QUIT; never respawned */
+	double		 deadline;	/* draining: SIGKILL after this */
+	int		 fds_closed;
+};
+
 static double	now_s(void);
-static pid_t	spawn_one(const struct handoff *tmpl, uint32_t idx, struct slot *s);
-static void	signal_all(const struct slot *s, uint32_t n, int sig);
-static uint32_t	reap(struct slot *s, uint32_t n, int stopping);
-static void	close_listeners(const int *fds, uint32_t n, int *closed);
-
-/*
- * Once stopping, the master's copies of the listening sockets go too, so
- * the kernel refuses new connections instead of queueing them for nobody.
- */
-static void
-close_listeners(const int *fds, uint32_t n, int *closed)
-{
-	uint32_t i;
-
-	if (*closed)
-		return;
-	for (i = 0; i < n; i++)
-		close(fds[i]);
-	*closed = 1;
-}
+static void	spawn_one(struct gen *g, uint32_t idx);
+static void	signal_gen(const struct gen *g, int sig);
+static void	reap(struct gen **gens, uint32_t ngens, int stopping);
+static uint32_t	alive(const struct gen *g);
+static struct gen *gen_new(struct conf *c, const int *fds);
+static void	gen_free(struct gen *g);
+static int	listener_find(const struct gen *g, const struct listener_conf *l);
+static struct gen *reload(const char *file, struct gen *cur);
+static void	close_gen_fds(struct gen *g, const struct gen *keep);
 
 static double
 now_s(void)
@@ -63,103 +68,237 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static pid_t
-spawn_one(const struct handoff *tmpl, uint32_t idx, struct slot *s)
+static struct gen *
+gen_new(struct conf *c, const int *fds)
+{
+	struct gen *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return NULL;
+	g->slots = calloc(c->workers, sizeof(*g->slots));
+	if (g->slots == NULL) {
+		free(g);
+		return NULL;
+	}
+	g->conf = c;
+	g->nslots = c->workers;
+	g->ho.conf = c;
+	g->ho.nlisten = c->nlisteners;
+	memcpy(g->ho.listen_fd, fds, c->nlisteners * sizeof(int));
+	return g;
+}
+
+static void
+gen_free(struct gen *g)
+{
+	if (g == NULL)
+		return;
+	conf_free(g->conf);
+	free(g->slots);
+	free(g);
+}
+
+static void
+spawn_one(struct gen *g, uint32_t idx)
 {
 	static struct handoff ho;	/* the child's copy lives in its own memory */
+	struct slot *s = &g->slots[idx];
 	pid_t pid;
 
 	pid = fork();
 	if (pid == -1) {
 		log_warn("%s: fork worker %u", __func__, idx);
 		s->respawn_at = now_s() + 1.0;
-		return -1;
+		return;
 	}
 	if (pid == 0) {
-		ho = *tmpl;
+		ho = g->ho;
 		ho.worker_idx = idx;
 		worker_main(&ho);
 	}
 	s->pid = pid;
 	s->started = now_s();
 	s->respawn_at = 0;
-	return pid;
 }
 
 static void
-signal_all(const struct slot *s, uint32_t n, int sig)
+signal_gen(const struct gen *g, int sig)
 {
 	uint32_t i;
 
-	for (i = 0; i < n; i++)
-		if (s[i].pid > 0)
-			kill(s[i].pid, sig);
+	for (i = 0; i < g->nslots; i++)
+		if (g->slots[i].pid > 0)
+			kill(g->slots[i].pid, sig);
 }
 
-/* Collects exited workers; schedules respawns unless stopping. Returns workers alive. */
 static uint32_t
-reap(struct slot *s, uint32_t n, int stopping)
+alive(const struct gen *g)
 {
-	uint32_t i, alive = 0;
+	uint32_t i, n = 0;
+
+	for (i = 0; i < g->nslots; i++)
+		n += g->slots[i].pid > 0;
+	return n;
+}
+
+/* Collects exited workers; schedules respawns for the current generation only. */
+static void
+reap(struct gen **gens, uint32_t ngens, int stopping)
+{
+	uint32_t i, k;
 	pid_t pid;
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (i = 0; i < n; i++) {
-			double lived;
+		for (k = 0; k < ngens; k++) {
+			struct gen *g = gens[k];
 
-			if (s[i].pid != pid)
-				continue;
-			s[i].pid = 0;
-			if (stopping) {
-				log_debug("worker %u (pid %d) exited", i, (int)pid);
-				break;
+			for (i = 0; i < g->nslots; i++) {
+				struct slot *s = &g->slots[i];
+				double lived;
+
+				if (s->pid != pid)
+					continue;
+				s->pid = 0;
+				if (stopping || g->draining) {
+					log_debug("worker %u (pid %d) exited", i, (int)pid);
+					goto next;
+				}
+				lived = now_s() - s->started;
+				if (lived < YOUNG)
+					s->backoff = s->backoff == 0 ? BACKOFF_MIN :
+					    (s->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : s->backoff * 2);
+				else
+					s->backoff = 0;
+				if (WIFSIGNALED(st))
+					log_error("worker %u (pid %d) killed by signal %d; respawning in %.1fs",
+					    i, (int)pid, WTERMSIG(st), s->backoff);
+				else
+					log_error("worker %u (pid %d) exited with status %d; respawning in %.1fs",
+					    i, (int)pid, WEXITSTATUS(st), s->backoff);
+				s->respawn_at = now_s() + s->backoff;
+				goto next;
 			}
-			lived = now_s() - s[i].started;
-			if (lived < YOUNG)
-				s[i].backoff = s[i].backoff == 0 ? BACKOFF_MIN :
-				    (s[i].backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : s[i].backoff * 2);
-			else
-				s[i].backoff = 0;
-			if (WIFSIGNALED(st))
-				log_error("worker %u (pid %d) killed by signal %d; respawning in %.1fs",
-				    i, (int)pid, WTERMSIG(st), s[i].backoff);
-			else
-				log_error("worker %u (pid %d) exited with status %d; respawning in %.1fs",
-				    i, (int)pid, WEXITSTATUS(st), s[i].backoff);
-			s[i].respawn_at = now_s() + s[i].backoff;
-			break;
+		}
+next:
+		;
+	}
+}
+
+/* Index of the listener of g bound to the same address as l, or -1. */
+static int
+listener_find(const struct gen *g, const struct listener_conf *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < g->conf->nlisteners; i++) {
+		const struct addr_conf *a = &g->conf->listeners[i].addr;
+
+		if (a->len == l->addr.len && memcmp(&a->ss, &l->addr.ss, a->len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Closes the listening fds of g that keep (the new generation) does not use. */
+static void
+close_gen_fds(struct gen *g, const struct gen *keep)
+{
+	uint32_t i, j;
+
+	if (g->fds_closed)
+		return;
+	for (i = 0; i < g->ho.nlisten; i++) {
+		int used = 0;
+
+		for (j = 0; keep != NULL && j < keep->ho.nlisten; j++)
+			used |= keep->ho.listen_fd[j] == g->ho.listen_fd[i];
+		if (!used)
+			close(g->ho.listen_fd[i]);
+	}
+	g->fds_closed = 1;
+}
+
+/*
+ * SIGHUP: load the file again; on any error log it and keep serving. Else
+ * build the next generation on the same listening sockets (new addresses
+ * opened, unchanged ones shared), so no connection is ever refused.
+ */
+static struct gen *
+reload(const char *file, struct gen *cur)
+{
+	struct conf_errs errs;
+	struct conf *c;
+	struct gen *g;
+	int fds[HANDOFF_MAX_LISTEN], opened[HANDOFF_MAX_LISTEN];
+	char err[768];
+	uint32_t i, j;
+
+	memset(&errs, 0, sizeof(errs));
+	c = conf_load(file, &errs);
+	if (c == NULL) {
+		for (i = 0; i < errs.n; i++)
+			log_error("reload: %s:%d: %s", errs.err[i].file, errs.err[i].line,
+			    errs.err[i].msg);
+		log_error("reload: %s is invalid; still serving the previous configuration", file);
+		return NULL;
+	}
+	if (c->nlisteners > HANDOFF_MAX_LISTEN) {
+		log_error("reload: at most %d listeners; still serving the previous configuration",
+		    HANDOFF_MAX_LISTEN);
+		conf_free(c);
+		return NULL;
+	}
+	for (i = 0; i < c->nlisteners; i++) {
+		int k = listener_find(cur, &c->listeners[i]);
+
+		opened[i] = k < 0;
+		fds[i] = k >= 0 ? cur->ho.listen_fd[k] : listen_open(&c->listeners[i], err, sizeof(err));
+		if (fds[i] == -1) {
+			log_error("reload: %s; still serving the previous configuration", err);
+			for (j = 0; j < i; j++)
+				if (opened[j])
+					close(fds[j]);
+			conf_free(c);
+			return NULL;
 		}
 	}
-	for (i = 0; i < n; i++)
-		alive += s[i].pid > 0;
-	return alive;
+	g = gen_new(c, fds);
+	if (g == NULL) {
+		log_error("reload: out of memory; still serving the previous configuration");
+		for (j = 0; j < c->nlisteners; j++)
+			if (opened[j])
+				close(fds[j]);
+		conf_free(c);
+		return NULL;
+	}
+	if (log_open(c->log.error, c->log.level) == -1)
+		log_warn("reload: cannot open error log %s; keeping the old one", c->log.error);
+	g->ho.generation = cur->ho.generation + 1;
+	return g;
 }
 
 int
-spawn_run(const struct conf *conf, const int *fds, uint32_t nfds)
+spawn_run(const char *file, struct conf *conf, const int *fds)
 {
-	struct handoff tmpl;
-	struct slot *slots;
+	struct gen *gens[MAX_GENS], *cur, *g;
+	uint32_t ngens = 0, i, k;
 	sigset_t set;
 	siginfo_t info;
 	struct timespec ts;
 	enum stop_kind stopping = STOP_NONE;
 	double deadline = 0, next, t;
-	uint32_t i, n = conf->workers, alive;
-	int sig, closed = 0;
+	int sig;
 
-	memset(&tmpl, 0, sizeof(tmpl));
-	tmpl.conf = conf;
-	tmpl.nlisten = nfds;
-	tmpl.generation = 1;
-	memcpy(tmpl.listen_fd, fds, nfds * sizeof(int));
-	slots = calloc(n, sizeof(*slots));
-	if (slots == NULL)
-		fatal("%s: calloc", __func__);
-	for (i = 0; i < n; i++)
-		spawn_one(&tmpl, i, &slots[i]);
-	log_info("ready: %u worker(s), %u listener(s), pid %d", n, nfds, (int)getpid());
+	cur = gen_new(conf, fds);
+	if (cur == NULL)
+		fatalx("%s: out of memory", __func__);
+	cur->ho.generation = 1;
+	gens[ngens++] = cur;
+	for (i = 0; i < cur->nslots; i++)
+		spawn_one(cur, i);
+	log_info("ready: %u worker(s), %u listener(s), pid %d", cur->nslots, cur->ho.nlisten,
+	    (int)getpid());
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -173,9 +312,9 @@ spawn_run(const struct conf *conf, const int *fds, uint32_t nfds)
 		/* Sleep until a signal or the next respawn/kill deadline. */
 		t = now_s();
 		next = t + 1.0;
-		for (i = 0; i < n; i++)
-			if (slots[i].respawn_at != 0 && slots[i].respawn_at < next)
-				next = slots[i].respawn_at;
+		for (i = 0; i < cur->nslots; i++)
+			if (cur->slots[i].respawn_at != 0 && cur->slots[i].respawn_at < next)
+				next = cur->slots[i].respawn_at;
 		if (deadline != 0 && deadline < next)
 			next = deadline;
 		if (next < t)
@@ -190,27 +329,53 @@ spawn_run(const struct conf *conf, const int *fds, uint32_t nfds)
 				log_info("stopping (signal %d)", sig);
 				stopping = STOP_FAST;
 				deadline = now_s() + STOP_GRACE;
-				signal_all(slots, n, SIGTERM);
-				close_listeners(fds, nfds, &closed);
+				for (k = 0; k < ngens; k++) {
+					signal_gen(gens[k], SIGTERM);
+					close_gen_fds(gens[k], NULL);
+				}
 			}
 			break;
 		case SIGQUIT:
 			if (stopping == STOP_NONE) {
 				log_info("graceful stop: draining for up to %.0fs",
-				    conf->timeouts.graceful);
+				    cur->conf->timeouts.graceful);
 				stopping = STOP_GRACEFUL;
-				deadline = now_s() + conf->timeouts.graceful + STOP_GRACE;
-				signal_all(slots, n, SIGQUIT);
-				close_listeners(fds, nfds, &closed);
+				deadline = now_s() + cur->conf->timeouts.graceful + STOP_GRACE;
+				for (k = 0; k < ngens; k++) {
+					signal_gen(gens[k], SIGQUIT);
+					close_gen_fds(gens[k], NULL);
+				}
 			}
 			break;
 		case SIGUSR1:
 			if (log_reopen() == -1)
 				log_warn("%s: reopening the log", __func__);
-			signal_all(slots, n, SIGUSR1);
+			for (k = 0; k < ngens; k++)
+				signal_gen(gens[k], SIGUSR1);
 			break;
 		case SIGHUP:
-			log_warnx("SIGHUP: reload is not supported yet; still serving the current configuration");
+			if (stopping != STOP_NONE)
+				break;
+			if (ngens == MAX_GENS) {
+				log_error("reload: %d generations still draining; try again later",
+				    MAX_GENS - 1);
+				break;
+			}
+			log_info("reload: loading %s", file);
+			g = reload(file, cur);
+			if (g == NULL)
+				break;
+			/* Old-only listeners close before the fork, so new workers never hold them. */
+			close_gen_fds(cur, g);
+			for (i = 0; i < g->nslots; i++)
+				spawn_one(g, i);
+			cur->draining = 1;
+			cur->deadline = now_s() + cur->conf->timeouts.graceful + STOP_GRACE;
+			signal_gen(cur, SIGQUIT);
+			gens[ngens++] = g;
+			log_info("reload: generation %u started with %u worker(s); generation %u draining",
+			    g->ho.generation, g->nslots, cur->ho.generation);
+			cur = g;
 			break;
 		case SIGUSR2:
 			log_warnx("SIGUSR2: binary upgrade is not supported yet");
@@ -218,24 +383,49 @@ spawn_run(const struct conf *conf, const int *fds, uint32_t nfds)
 		default:
 			break;	/* SIGCHLD or timeout: reap below */
 		}
-		alive = reap(slots, n, stopping != STOP_NONE);
+		reap(gens, ngens, stopping != STOP_NONE);
+		t = now_s();
+		/* Retire drained generations; kill the ones past their deadline. */
+		for (k = 0; k < ngens;) {
+			g = gens[k];
+			if (g != cur && g->draining && alive(g) == 0) {
+				log_info("generation %u finished draining", g->ho.generation);
+				gen_free(g);
+				gens[k] = gens[--ngens];
+				continue;
+			}
+			if (g->draining && t >= g->deadline) {
+				log_warnx("generation %u still running at its deadline; killing it",
+				    g->ho.generation);
+				signal_gen(g, SIGKILL);
+				g->deadline = t + STOP_GRACE;
+			}
+			k++;
+		}
 		if (stopping != STOP_NONE) {
-			if (alive == 0)
+			uint32_t n = 0;
+
+			for (k = 0; k < ngens; k++)
+				n += alive(gens[k]);
+			if (n == 0)
 				break;
-			if (now_s() >= deadline) {
+			if (t >= deadline) {
 				log_warnx("workers still running at the deadline; killing them");
-				signal_all(slots, n, SIGKILL);
-				deadline = now_s() + STOP_GRACE;
+				for (k = 0; k < ngens; k++)
+					signal_gen(gens[k], SIGKILL);
+				deadline = t + STOP_GRACE;
 			}
 			continue;
 		}
-		t = now_s();
-		for (i = 0; i < n; i++)
-			if (slots[i].pid == 0 && slots[i].respawn_at != 0 && slots[i].respawn_at <= t)
-				spawn_one(&tmpl, i, &slots[i]);
+		for (i = 0; i < cur->nslots; i++)
+			if (cur->slots[i].pid == 0 && cur->slots[i].respawn_at != 0 &&
+			    cur->slots[i].respawn_at <= t)
+				spawn_one(cur, i);
 	}
-	close_listeners(fds, nfds, &closed);
-	free(slots);
+	for (k = 0; k < ngens; k++) {
+		close_gen_fds(gens[k], NULL);
+		gen_free(gens[k]);
+	}
 	log_info("stopped");
 	return 0;
 }

@@ -5,15 +5,14 @@
 #ifndef SLUICE_SPAWN_H
 #define SLUICE_SPAWN_H
 
-#include <stdint.h>
-
 struct conf;
 
 /*
- * Runs the workers for conf on the listening fds until a stop signal; the
- * caller has blocked the master's signals. Closes the fds once stopping.
- * Returns the exit status.
+ * Runs the workers for conf on the listening fds (parallel to
+ * conf->listeners) until a stop signal; the caller has blocked the master's
+ * signals. SIGHUP reloads from file. Takes ownership of conf and the fds
+ * (closed and freed before returning). Returns the exit status.
  */
-int	spawn_run(const struct conf *conf, const int *fds, uint32_t nfds);
+int	spawn_run(const char *file, struct conf *conf, const int *fds);
 
 #endif

@@ -169,12 +169,17 @@ cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss)
 	return 0;
 }
 
+/*
+ * Closing an idle keep-alive connection races with a request the client may
+ * be sending at that instant (the lost-request-on-reload bug of nginx and
+ * HAProxy reports). So an idle connection is left alone: its next request
+ * is answered with Connection: close, or it ends at its normal keep-alive
+ * timeout, exactly as without a reload; timeouts.graceful bounds it all.
+ */
 void
 cconn_drain(struct cconn *c)
 {
-	if (c->state == CC_IDLE && c->in.data == 0)
-		close_conn(c, "draining");
-	else if (c->x != NULL)
+	if (c->x != NULL)
 		c->x->cli_close = 1;
 }
 
@@ -474,10 +479,6 @@ step_read_head(struct cconn *c)
 			}
 		} else if (c->state == CC_IDLE) {
 			set_timer(c, TP_KEEPALIVE);
-			if (w->draining) {
-				close_conn(c, "draining");
-				return STEP_DONE;
-			}
 		}
 		if (!(c->ready & RDY_CR)) {
 			c->want |= RDY_CR;
@@ -1273,7 +1274,8 @@ finish(struct cconn *c)
 		return STEP_NEXT;
 	}
 	x->up->nreq++;
-	reuse = !x->up_close && x->rq == RQ_DONE && x->rs_mode != BODY_CLOSE &&
+	/* nginx's checklist: framed, fully exchanged, nothing extra read, under the limits. */
+	reuse = !x->up_close && x->rq == RQ_DONE && x->rs_mode != BODY_CLOSE && x->rb.data == 0 &&
 	    x->up->nreq < rc->reuse_requests && !w->draining && rc->reuse_max > 0;
 	iobuf_consume(&c->in, x->rq_scan);
 	if (x->cli_close || w->draining) {

@@ -58,7 +58,7 @@ struct cconn {
 /* Takes ownership of an accepted, non-blocking socket. Returns 0 or -1. */
 int	cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss);
 
-/* Graceful stop: closes an idle connection now, others after their response. */
+/* Graceful stop: every connection closes after its current or next response. */
 void	cconn_drain(struct cconn *c);
 
 /* Size of one struct exch for the configured limits (for the free list). */

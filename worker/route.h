@@ -1,6 +1,6 @@
 /*
- * Routes at run time: matching a request to a route, and the per-route
- * strings built once at start (added header lines).
+ * Routes at run time: picking a request's route through an index by host and
+ * path prefix, and the per-route strings built once at start (added headers).
  */
 #ifndef SLUICE_ROUTE_H
 #define SLUICE_ROUTE_H
@@ -11,6 +11,7 @@
 #include "common/conf.h"
 #include "common/http1.h"
 
+struct route_idx;
 struct upool;
 
 struct route_rt {
@@ -21,20 +22,45 @@ struct route_rt {
 	struct iovec		*resp_add;
 	uint32_t		 host_len;	/* strlen(conf->host) */
 	uint32_t		 path_len;
+	uint32_t		 idx_no;	/* position in the array = in conf->routes */
+	struct route_idx	*idx;		/* lookup index of the whole array; owned by element 0 */
 };
 
-/* Builds the run-time routes; returns 0 or -1 (ENOMEM). */
+/*
+ * Builds the run-time routes of c (from conf_load: every path_regex compiled
+ * into route_conf.path_re) and their lookup index, which owns a rewrite_ctx
+ * for path_regex matching: call it in the worker, after fork. Returns 0 with
+ * the array (c->nroutes elements, free with route_free()) in *out, or -1 with
+ * errno ENOMEM, or EINVAL if a path_regex was not compiled.
+ */
 int	route_init(const struct conf *c, struct route_rt **out);
 
 /*
- * Picks the first route whose host and path prefix match. host may be empty
- * (HTTP/1.0 without Host: only "*" routes match); its port is ignored.
- * Returns NULL if none matches.
+ * Frees what route_init() built; accepts NULL. Pools must be empty
+ * (upool_flush()) first: idle backend connections are not closed here.
+ */
+void	route_free(struct route_rt *routes, uint32_t n);
+
+/*
+ * Returns the first route, in config order, whose host pattern matches host
+ * and whose path prefix starts path (or whose path_regex matches path
+ * without its query, "?..."), or NULL. host may be empty (HTTP/1.0 without
+ * Host: only "*" routes match); its port is ignored. Same answer as a linear
+ * first-match scan with route_host_match(), but looks at only the host
+ * buckets that can match (exact, "*.suffix" for each suffix of host, "*"),
+ * finds the best prefix in each by binary search, and runs only the regexes
+ * of routes that come before the best prefix route. A regex that gives up
+ * (oniguruma retry limit) counts as no match. Allocates nothing.
  */
 struct route_rt *route_match(struct route_rt *routes, uint32_t n, struct http1_str host,
 	    struct http1_str path);
 
-/* Host pattern test: exact, "*.suffix" or "*"; case-insensitive, port stripped. */
+/*
+ * Host pattern test: exact, "*.suffix" or "*"; case-insensitive. The port
+ * (":8080", after "]" for "[::1]:8080") and one trailing dot are ignored on
+ * both sides. "*.example.com" matches "a.example.com" and "a.b.example.com",
+ * not "example.com". Returns 1 or 0.
+ */
 int	route_host_match(const char *pattern, struct http1_str host);
 
 /* Is name (case-insensitively) one of the route's hidden or added headers? */

@@ -17,6 +17,7 @@
 #include <criterion/criterion.h>
 
 #include "common/conf_load.h"
+#include "common/rewrite.h"
 
 #define FIXTURES	"tests/unit/common/conf/"
 
@@ -487,16 +488,77 @@ Test(conf_load, path_and_path_regex_are_exclusive)
 Test(conf_load, not_supported_yet_keys)
 {
 	load_bad("bad_unsupported.conf");
-	cr_assert_eq(errs.total, 9);
+	cr_assert_eq(errs.total, 6);
 	expect_err(2, "shm: not supported yet");
 	expect_err(3, "user: not supported yet");
 	expect_err(4, "health: not supported yet");
 	expect_err(5, "log.access: not supported yet*");
 	expect_err(6, "listeners[0].proxy_protocol: not supported yet");
-	expect_err(10, "routes[0].path_regex: not supported yet*");
 	expect_err(11, "routes[0].balancer: not supported yet*");
-	expect_err(12, "routes[0].request.rewrite: not supported yet");
-	expect_err(13, "routes[0].response.rewrite_location: not supported yet");
+	/* path_regex, request.rewrite and response.rewrite_location are built now. */
+	cr_assert_not(has_err(10, "*"));
+	cr_assert_not(has_err(12, "*"));
+	cr_assert_not(has_err(13, "*"));
+}
+
+Test(conf_load, regex_rules_are_compiled_at_load)
+{
+	struct conf *c = load_ok("ok_rewrite.conf");
+	struct rewrite_ctx *ctx = rewrite_ctx_new();
+	const struct route_conf *r = &c->routes[0];
+	char out[64];
+
+	cr_assert_not_null(ctx);
+	cr_assert_str_eq(r->path_regex, "^/api/v\\d+/");
+	cr_assert_str_eq(r->path, "");
+	cr_assert_not_null(r->path_re);
+	cr_assert_eq(rewrite_match(r->path_re, ctx, "/api/v2/x", 9), 1);
+	cr_assert_eq(rewrite_match(r->path_re, ctx, "/api/x", 6), 0);
+	cr_assert_eq(r->request.nrewrite, 2);
+	cr_assert_eq(r->request.rewrite[0].line, 10);
+	cr_assert_eq(r->request.rewrite[1].line, 11);
+	cr_assert_not_null(r->request.rewrite[0].rw);
+	cr_assert_eq(rewrite_apply(r->request.rewrite[0].rw, ctx, "/old/x?q=1", 10, out,
+	    sizeof(out)), 10);
+	cr_assert_arr_eq(out, "/new/x?q=1", 10);
+	cr_assert_eq(rewrite_apply(r->request.rewrite[1].rw, ctx, "/cost", 5, out, sizeof(out)), 8);
+	cr_assert_arr_eq(out, "/price/$", 8);
+	cr_assert_eq(r->response.nrewrite, 1);
+	cr_assert_eq(rewrite_apply(r->response.rewrite[0].rw, ctx, "http://app1:9001/a/b", 20, out,
+	    sizeof(out)), 4);
+	cr_assert_arr_eq(out, "/a/b", 4);
+	/* A prefix route has no compiled regex. */
+	cr_assert_null(c->routes[1].path_re);
+	cr_assert_str_eq(c->routes[1].path, "/");
+	rewrite_ctx_free(ctx);
+	conf_free(c);
+}
+
+Test(conf_load, invalid_regexes_and_replacements)
+{
+	load_bad("bad_regex.conf");
+	cr_assert_eq(errs.total, 4);
+	expect_err(6, "routes[0].path_regex: invalid regex: end pattern with unmatched "
+	    "parenthesis");
+	expect_err(10, "routes[0].request.rewrite[1].regex: invalid regex: empty range in "
+	    "char class");
+	expect_err(11, "routes[0].request.rewrite[2].replace: invalid replacement: \"$x\" at "
+	    "offset 5 (expected $0-$9 or $$)");
+	expect_err(14, "routes[0].response.rewrite_location[0].replace: invalid replacement: "
+	    "\"$\" at the end (expected $0-$9 or $$)");
+	cr_assert_not(has_err(9, "*"));
+}
+
+Test(conf_load, invalid_regex_in_print_format)
+{
+	char *all;
+
+	load_bad("bad_regex.conf");
+	all = print_errs();
+	cr_assert_not_null(strstr(all, FIXTURES "bad_regex.conf:10: "
+	    "routes[0].request.rewrite[1].regex: invalid regex: empty range in char class\n"),
+	    "%s", all);
+	free(all);
 }
 
 Test(conf_load, not_supported_keys_are_still_validated)
