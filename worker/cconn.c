@@ -25,6 +25,7 @@
 #include "common/http1.h"
 #include "common/io.h"
 #include "common/log.h"
+#include "common/rewrite.h"
 #include "worker/lb_rr.h"
 #include "worker/route.h"
 #include "worker/uconn.h"
@@ -43,6 +44,8 @@ enum tmo_phase { TP_NONE = 0, TP_KEEPALIVE, TP_HEADER, TP_CONNECT, TP_BACKEND, T
 
 #define BUDGET		32	/* passes per wakeup before yielding to other connections */
 #define EXTRA_IOV	40	/* iovecs beyond the header lines: request line, added headers */
+#define LINES_CAP	4096	/* rewritten Location + Refresh header lines */
+#define TARGET_EXTRA	1024	/* a rewrite may make the target this much longer */
 
 /*
  * One request/response exchange. Allocated from a free list when a request
@@ -90,8 +93,13 @@ struct exch {
 	int			 sleft;
 	uint32_t		 maxh;
 	struct http1_header	*hdrs, *rhdrs;
-	char			 scratch[640];	/* our own responses and short header lines */
-	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+EXTRA_IOV], siov[maxh+EXTRA_IOV] */
+	char			*target;	/* rewritten request target (tcap bytes) */
+	uint32_t		 target_len;	/* 0: not rewritten */
+	uint32_t		 tcap;
+	char			*lines;		/* rewritten Location/Refresh lines (LINES_CAP) */
+	char			 scratch[640];	/* our own responses */
+	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+EXTRA_IOV], siov[maxh+EXTRA_IOV],
+	 * target[tcap], lines[LINES_CAP] */
 };
 
 static void	io_cb(struct ev_loop *loop, ev_io *io, int revents);
@@ -106,6 +114,9 @@ static void	exch_free(struct cconn *c, int reuse_up);
 static enum step step_read_head(struct cconn *c);
 static enum step start_request(struct cconn *c);
 static enum step pick_source(struct cconn *c);
+static int	rewrite_target(struct cconn *c);
+static struct iovec *rewrite_location(struct cconn *c, const struct http1_header *h,
+	    struct iovec *v, uint32_t *used);
 static int	build_request(struct cconn *c);
 static int	scan_req_body(struct exch *x, const char *p, uint32_t avail);
 static enum step step_exch(struct cconn *c);
@@ -128,10 +139,11 @@ static int	peer_trusted(const struct cconn *c, const struct route_conf *rc);
 static int	idempotent(int meth);
 
 size_t
-cconn_exch_size(uint32_t maxh)
+cconn_exch_size(uint32_t maxh, uint32_t max_request_line)
 {
 	return sizeof(struct exch) + 2 * (size_t)maxh * sizeof(struct http1_header) +
-	    (3 * (size_t)maxh + 2 * EXTRA_IOV) * sizeof(struct iovec);
+	    (3 * (size_t)maxh + 2 * EXTRA_IOV) * sizeof(struct iovec) +
+	    (size_t)max_request_line + TARGET_EXTRA + LINES_CAP;
 }
 
 int
@@ -405,6 +417,9 @@ exch_new(struct cconn *c)
 	x->rhdrs = x->hdrs + maxh;
 	x->qiov = (struct iovec *)(x->rhdrs + maxh);
 	x->siov = x->qiov + 2 * maxh + EXTRA_IOV;
+	x->target = (char *)(x->siov + maxh + EXTRA_IOV);
+	x->tcap = w->conf->limits.max_request_line + TARGET_EXTRA;
+	x->lines = x->target + x->tcap;
 	x->ri = -1;
 	x->views_ok = 1;
 	c->x = x;
@@ -530,7 +545,43 @@ start_request(struct cconn *c)
 	c->state = CC_EXCH;
 	if (x->route == NULL)
 		return error_response(c, 404, x->rq_mode != BODY_NONE);
+	if (x->route->conf->request.nrewrite > 0 && rewrite_target(c) == -1)
+		return error_response(c, 500, x->rq_mode != BODY_NONE);
 	return pick_source(c);
+}
+
+/*
+ * Request rewrite rules: the first regex that matches the target (path and
+ * query) replaces it. The result goes to the exchange's target buffer; no
+ * allocation. Returns 0 (rewritten or not), or -1 when the result is not a
+ * usable origin-form target.
+ */
+static int
+rewrite_target(struct cconn *c)
+{
+	struct exch *x = c->x;
+	const struct rules_conf *r = &x->route->conf->request;
+	uint32_t i;
+	int n;
+
+	for (i = 0; i < r->nrewrite; i++) {
+		n = rewrite_apply(r->rewrite[i].rw, c->w->rwctx, x->req.path.p, x->req.path.len,
+		    x->target, x->tcap);
+		if (n == REWRITE_NOMATCH)
+			continue;
+		if (n < 0 || !rewrite_valid_target(x->target, (size_t)n)) {
+			log_error("conn=%llu: rewrite rule at %s:%d turned \"%.*s\" into %s",
+			    (unsigned long long)c->id, c->w->conf->file, r->rewrite[i].line,
+			    (int)(x->req.path.len > 200 ? 200 : x->req.path.len), x->req.path.p,
+			    n == REWRITE_TOOLONG ? "a target too long" :
+			    n < 0 ? "an error (regex gave up)" : "an invalid target");
+			return -1;
+		}
+		x->target_len = (uint32_t)n;
+		log_debug("conn=%llu: rewrote target to %.*s", (unsigned long long)c->id, n, x->target);
+		return 0;
+	}
+	return 0;
 }
 
 /* Takes a pooled connection to the next source, or starts a connect. */
@@ -674,7 +725,10 @@ build_request(struct cconn *c)
 
 	v = IOV_MEM(v, q->method.p, q->method.len);
 	v = IOV_LIT(v, " ");
-	v = IOV_MEM(v, q->path.p, q->path.len);
+	if (x->target_len > 0)
+		v = IOV_MEM(v, x->target, x->target_len);
+	else
+		v = IOV_MEM(v, q->path.p, q->path.len);
 	v = IOV_LIT(v, " HTTP/1.1\r\n");
 	if (rc->preserve_host && q->host.len > 0) {
 		v = IOV_LIT(v, "Host: ");
@@ -1207,7 +1261,7 @@ build_response(struct cconn *c)
 	const struct http1_resp *s = &x->resp;
 	const struct route_rt *rt = x->route;
 	struct iovec *v = x->siov;
-	uint32_t i;
+	uint32_t i, used = 0;
 
 	/* We speak HTTP/1.1 to the client whatever the backend spoke. */
 	v = IOV_LIT(v, "HTTP/1.1");
@@ -1218,6 +1272,11 @@ build_response(struct cconn *c)
 		if (hop_by_hop(h->name) || conn_names(s->headers, s->nheaders, h->name) ||
 		    route_hdr_listed(&rt->conf->response, h->name))
 			continue;
+		if (rt->conf->response.nrewrite > 0 && (http1_str_eq(h->name, "location") ||
+		    http1_str_eq(h->name, "refresh"))) {
+			v = rewrite_location(c, h, v, &used);
+			continue;
+		}
 		v = IOV_MEM(v, h->line.p, h->line.len);
 	}
 	if (x->rs_mode == BODY_CHUNKED)
@@ -1254,6 +1313,50 @@ build_response(struct cconn *c)
 	}
 	x->scur = x->siov;
 	x->sleft = (int)(v - x->siov);
+}
+
+/*
+ * rewrite_location rules on a Location or Refresh field (for Refresh, on
+ * the URL after "url="), like nginx's proxy_redirect: the first matching
+ * rule wins. Appends the iovec(s) for the field to v and returns the end.
+ */
+static struct iovec *
+rewrite_location(struct cconn *c, const struct http1_header *h, struct iovec *v, uint32_t *used)
+{
+	struct exch *x = c->x;
+	const struct rules_conf *r = &x->route->conf->response;
+	const char *u = h->value.p;
+	uint32_t ulen = h->value.len, pre, i, k;
+	char *out;
+	int n;
+
+	if (http1_str_eq(h->name, "refresh")) {
+		for (k = 0; k + 4 <= h->value.len; k++)
+			if (strncasecmp(h->value.p + k, "url=", 4) == 0)
+				break;
+		if (k + 4 > h->value.len)
+			return IOV_MEM(v, h->line.p, h->line.len);
+		u = h->value.p + k + 4;
+		ulen = h->value.len - k - 4;
+	}
+	/* "Name: " and the value up to the URL are kept as they are. */
+	pre = (uint32_t)(u - h->line.p);
+	for (i = 0; i < r->nrewrite; i++) {
+		if (*used + pre + 2 >= LINES_CAP)
+			break;
+		out = x->lines + *used;
+		memcpy(out, h->line.p, pre);
+		n = rewrite_apply(r->rewrite[i].rw, c->w->rwctx, u, ulen, out + pre,
+		    LINES_CAP - *used - pre - 2);
+		if (n == REWRITE_NOMATCH)
+			continue;
+		if (n < 0)
+			break;
+		memcpy(out + pre + n, "\r\n", 2);
+		*used += pre + (uint32_t)n + 2;
+		return IOV_MEM(v, out, pre + (uint32_t)n + 2);
+	}
+	return IOV_MEM(v, h->line.p, h->line.len);
 }
 
 /* Both directions are done: recycle the backend, go to the next request. */
@@ -1298,6 +1401,7 @@ status_text(int status)
 	case 404: return "Not Found";
 	case 408: return "Request Timeout";
 	case 414: return "URI Too Long";
+	case 500: return "Internal Server Error";
 	case 431: return "Request Header Fields Too Large";
 	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";

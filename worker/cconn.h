@@ -62,6 +62,6 @@ int	cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss);
 void	cconn_drain(struct cconn *c);
 
 /* Size of one struct exch for the configured limits (for the free list). */
-size_t	cconn_exch_size(uint32_t max_headers);
+size_t	cconn_exch_size(uint32_t max_headers, uint32_t max_request_line);
 
 #endif

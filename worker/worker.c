@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/rewrite.h"
 #include "worker/cconn.h"
 #include "worker/lb_rr.h"
 #include "worker/route.h"
@@ -206,10 +207,11 @@ worker_main(const struct handoff *ho)
 	w->fl_buf = (struct freelist){ .size = w->bufsize, .max_free = 1024 };
 	w->fl_cconn = (struct freelist){ .size = sizeof(struct cconn), .max_free = 65536 };
 	w->fl_uconn = (struct freelist){ .size = sizeof(struct uconn), .max_free = 65536 };
-	w->fl_exch = (struct freelist){ .size = cconn_exch_size(c->limits.max_headers),
-		.max_free = 1024 };
+	w->fl_exch = (struct freelist){ .size = cconn_exch_size(c->limits.max_headers,
+		c->limits.max_request_line), .max_free = 1024 };
+	w->rwctx = rewrite_ctx_new();
 	w->sources = calloc(c->nsources, sizeof(*w->sources));
-	if (w->sources == NULL || route_init(c, &w->routes) == -1)
+	if (w->sources == NULL || w->rwctx == NULL || route_init(c, &w->routes) == -1)
 		fatalx("%s: out of memory", __func__);
 	for (i = 0; i < ho->nlisten; i++)
 		ev_io_init(&w->acc[i], accept_cb, ho->listen_fd[i], EV_READ);

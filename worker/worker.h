@@ -13,6 +13,7 @@
 #include "common/handoff.h"
 
 struct cconn;
+struct rewrite_ctx;
 struct route_rt;
 struct source_rt;
 
@@ -39,6 +40,7 @@ struct worker {
 	struct route_rt		*routes;	/* parallel to conf->routes */
 	struct source_rt	*sources;	/* parallel to conf->sources */
 	uint32_t		 bufsize;	/* size of every I/O buffer */
+	struct rewrite_ctx	*rwctx;		/* reused match state for rewrite rules */
 	struct freelist		 fl_buf, fl_cconn, fl_uconn, fl_exch;
 };
 
