@@ -47,7 +47,6 @@ typedef void cf_fn(struct ld *ld, const config_setting_t *s, const struct cf_cmd
 typedef void group_check_fn(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
 
-static bool	str_not_off(const config_setting_t *s);
 static bool	str_not_round_robin(const config_setting_t *s);
 static bool	bool_is_true(const config_setting_t *s);
 
@@ -67,7 +66,6 @@ static const struct unsupported {
 	{ "shm",				NULL,			NULL },
 	{ "user",				NULL,			NULL },
 	{ "health",				NULL,			NULL },
-	{ "log.access",				str_not_off,		"only \"off\"" },
 	{ "listeners[].proxy_protocol",		bool_is_true,		NULL },
 	{ "routes[].balancer",			str_not_round_robin,	"only \"round_robin\"" },
 };
@@ -936,12 +934,6 @@ check_unsupported(struct ld *ld, const config_setting_t *s, const char *where,
 		err_at(ld, s, "%s: not supported yet%s%s%s", where, u->hint != NULL ? " (" : "",
 		    u->hint != NULL ? u->hint : "", u->hint != NULL ? ")" : "");
 	}
-}
-
-static bool
-str_not_off(const config_setting_t *s)
-{
-	return strcmp(config_setting_get_string(s), "off") != 0;
 }
 
 static bool

@@ -174,6 +174,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_role("master");
+	if (strcmp(c->log.access, "off") != 0) {
+		/* Workers open it themselves; fail here, once, if they could not. */
+		int afd = open(c->log.access, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+		if (afd == -1) {
+			log_warn("cannot open access log %s", c->log.access);
+			conf_free(c);
+			return 1;
+		}
+		close(afd);
+	}
 	/* Signals wait in the mask until the supervision loop takes them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

@@ -26,6 +26,7 @@
 #include "common/io.h"
 #include "common/log.h"
 #include "common/rewrite.h"
+#include "worker/alog.h"
 #include "worker/lb_rr.h"
 #include "worker/route.h"
 #include "worker/uconn.h"
@@ -98,6 +99,12 @@ struct exch {
 	uint32_t		 tcap;
 	char			*lines;		/* rewritten Location/Refresh lines (LINES_CAP) */
 	char			 scratch[640];	/* our own responses */
+	/* access log: times, bytes and the request's strings, copied at start */
+	int			 started;	/* a request head was accepted */
+	ev_tstamp		 t_start, t_up_start, t_up_head;
+	uint64_t		 bytes_sent;
+	const char		*src_name;	/* last source tried, or NULL */
+	char			 alog_req[512];	/* request line, Referer, User-Agent (NUL-separated) */
 	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+EXTRA_IOV], siov[maxh+EXTRA_IOV],
 	 * target[tcap], lines[LINES_CAP] */
 };
@@ -137,6 +144,9 @@ static int	conn_names(const struct http1_header *h, uint32_t n, struct http1_str
 static int	hop_by_hop(struct http1_str name);
 static int	peer_trusted(const struct cconn *c, const struct route_conf *rc);
 static int	idempotent(int meth);
+static size_t	copy_esc(char *dst, size_t cap, const char *p, uint32_t len);
+static void	access_copy(struct cconn *c);
+static void	access_log(struct cconn *c);
 
 size_t
 cconn_exch_size(uint32_t maxh, uint32_t max_request_line)
@@ -433,6 +443,8 @@ exch_free(struct cconn *c, int reuse_up)
 	struct worker *w = c->w;
 	struct exch *x = c->x;
 
+	if (x->started && w->alog.fd != -1)
+		access_log(c);
 	if (x->up != NULL) {
 		ev_io_stop(w->loop, &x->up->io);
 		if (reuse_up)
@@ -528,6 +540,10 @@ start_request(struct cconn *c)
 	struct http1_req *q = &x->req;
 
 	c->nreq++;
+	x->started = 1;
+	x->t_start = ev_now(w->loop);
+	if (w->alog.fd != -1)
+		access_copy(c);
 	x->meth = q->meth;
 	x->minor = q->minor;
 	x->cli_close = (q->flags & HTTP1_F_CONN_CLOSE) ||
@@ -604,6 +620,9 @@ pick_source(struct cconn *c)
 		x->tried |= UINT64_C(1) << x->ri;
 		x->attempts++;
 		p = &x->route->pools[x->ri];
+		x->src_name = p->src->name;
+		if (x->t_up_start == 0)
+			x->t_up_start = ev_now(w->loop);
 		u = upool_get(p, now);
 		x->reused = u != NULL;
 		x->connecting = 0;
@@ -1090,6 +1109,7 @@ relay_response(struct cconn *c)
 				return STEP_DONE;
 			}
 			x->sent_client = 1;
+			x->bytes_sent += (uint64_t)n;
 			io_iov_advance(&x->scur, &x->sleft, (size_t)n);
 			res = STEP_NEXT;
 			continue;
@@ -1228,6 +1248,7 @@ resp_head(struct cconn *c)
 		return STEP_NEXT;
 	}
 	x->status = s->status;
+	x->t_up_head = ev_now(w->loop);
 	lb_source_ok(w->sources, x->up->pool->src_idx);
 	x->up_close = (s->flags & HTTP1_F_CONN_CLOSE) ||
 	    (s->minor == 0 && !(s->flags & HTTP1_F_CONN_KEEPALIVE));
@@ -1477,6 +1498,7 @@ step_errresp(struct cconn *c)
 			close_conn(c, "client write error");
 			return STEP_DONE;
 		}
+		x->bytes_sent += (uint64_t)n;
 		io_iov_advance(&x->scur, &x->sleft, (size_t)n);
 	}
 	if (x->cli_close) {
@@ -1569,4 +1591,72 @@ step_tunnel(struct cconn *c)
 		return STEP_NEXT;
 	}
 	return STEP_AGAIN;
+}
+
+/* Copies a view into dst for the access log: quotes and controls become '?'. */
+static size_t
+copy_esc(char *dst, size_t cap, const char *p, uint32_t len)
+{
+	size_t i, n = len < cap - 1 ? len : cap - 1;
+
+	for (i = 0; i < n; i++)
+		dst[i] = (p[i] == '"' || p[i] == '\\' || (unsigned char)p[i] < 0x20 ||
+		    p[i] == 0x7f) ? '?' : p[i];
+	dst[n] = '\0';
+	return n + 1;
+}
+
+/*
+ * The request's views do not outlive the exchange's buffer moves, so the
+ * strings the access log needs are copied when the head is accepted.
+ */
+static void
+access_copy(struct cconn *c)
+{
+	struct exch *x = c->x;
+	const struct http1_req *q = &x->req;
+	const struct http1_header *ref = http1_find(q->headers, q->nheaders, "referer");
+	const struct http1_header *ua = http1_find(q->headers, q->nheaders, "user-agent");
+	uint32_t linelen = q->line.len;
+	size_t off;
+
+	while (linelen > 0 && (q->line.p[linelen - 1] == '\r' || q->line.p[linelen - 1] == '\n'))
+		linelen--;
+	off = copy_esc(x->alog_req, 300, q->line.p, linelen);
+	off += copy_esc(x->alog_req + off, 100, ref ? ref->value.p : "-", ref ? ref->value.len : 1);
+	copy_esc(x->alog_req + off, sizeof(x->alog_req) - off, ua ? ua->value.p : "-",
+	    ua ? ua->value.len : 1);
+}
+
+/*
+ * One access-log line: the combined format, then the source, the backend's
+ * status and the request and backend times (nginx's $upstream_* spirit).
+ */
+static void
+access_log(struct cconn *c)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	const char *line = x->alog_req, *ref = line + strlen(line) + 1, *ua = ref + strlen(ref) + 1;
+	ev_tstamp now = ev_now(w->loop);
+	char urt[32], ust[8];
+	char *p = alog_reserve(&w->alog, 1024);
+	int n;
+
+	if (p == NULL)
+		return;
+	if (x->t_up_head > 0)
+		snprintf(urt, sizeof(urt), "%.3f", x->t_up_head - x->t_up_start);
+	else
+		snprintf(urt, sizeof(urt), "-");
+	if (x->t_up_head > 0)
+		snprintf(ust, sizeof(ust), "%d", x->status);
+	else
+		snprintf(ust, sizeof(ust), "-");
+	n = snprintf(p, 1024, "%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\" src=%s ustatus=%s rt=%.3f urt=%s\n",
+	    c->peer, alog_stamp(&w->alog, now), line, x->status ? x->status : 499,
+	    (unsigned long long)x->bytes_sent, ref, ua, x->src_name ? x->src_name : "-", ust,
+	    now - x->t_start, urt);
+	if (n > 0)
+		alog_commit(&w->alog, (size_t)n < 1024 ? (size_t)n : 1023);
 }

@@ -26,7 +26,9 @@ struct lb_ring_point {
  * positions of the rest; unlike one flat nginx cycle, whose wrap-around can
  * repeat the heaviest source (5:1:1 gives a a b a c a a, i.e. four a in a row
  * across the wrap), this bounds every run of the heaviest source, cyclically,
- * by ceil(w_max / (total - w_max)), the least any order can do.
+ * by ceil(w_max / (total - w_max)), the least any order can do. The price:
+ * a lighter source may wait up to ~2.5 times its ideal interval (flat nginx:
+ * ~2 times, but heaviest-source bursts up to 2 longer than needed).
  * Weights: 0 = never picked. Weights are divided by their gcd; if their sum
  * still exceeds cap they are scaled down proportionally with every nonzero
  * weight kept >= 1. Each source i then appears exactly w'_i times.

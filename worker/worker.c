@@ -177,7 +177,9 @@ sig_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		break;
 	case SIGUSR1:
 		if (log_reopen() == -1)
-			log_warn("%s: reopening the log", __func__);
+			log_warn("%s: reopening the error log", __func__);
+		if (alog_reopen(&w->alog) == -1)
+			log_warn("%s: reopening the access log %s", __func__, w->alog.path);
 		break;
 	default:
 		break;	/* SIGHUP: the master handles reloads */
@@ -229,9 +231,12 @@ worker_main(const struct handoff *ho)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (alog_open(&w->alog, w->loop, c->log.access) == -1)
+		log_warn("cannot open access log %s; access logging is off", c->log.access);
 	accepting(w, 1);
 	log_debug("started, backend %s", ev_backend(w->loop) == EVBACKEND_EPOLL ? "epoll" : "other");
 	ev_run(w->loop, 0);
+	alog_close(&w->alog, w->loop);
 	log_debug("exiting");
 	exit(0);
 }

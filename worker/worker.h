@@ -11,6 +11,7 @@
 
 #include "common/conf.h"
 #include "common/handoff.h"
+#include "worker/alog.h"
 
 struct cconn;
 struct rewrite_ctx;
@@ -41,6 +42,7 @@ struct worker {
 	struct source_rt	*sources;	/* parallel to conf->sources */
 	uint32_t		 bufsize;	/* size of every I/O buffer */
 	struct rewrite_ctx	*rwctx;		/* reused match state for rewrite rules */
+	struct alog		 alog;		/* access log */
 	struct freelist		 fl_buf, fl_cconn, fl_uconn, fl_exch;
 };
 
