@@ -36,7 +36,7 @@ DEB_TEST  = libcriterion-dev curl python3 python3-pytest procps
 
 .PHONY: all run test unit integration asan-test deps deps-test clean check-deps check-headers
 
-all: $(B)/sluice $(TOOLS_BIN)
+all: $(B)/sluice $(B)/sluice-stat $(TOOLS_BIN)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -44,6 +44,13 @@ $(B)/obj/%.o: %.c
 
 $(B)/sluice: $(B)/obj/master/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The reader links only shm/ and the parts of common/ it needs (no libev).
+STAT_OBJ = $(addprefix $(B)/obj/,shm/stat_main.o shm/shm.o shm/stats.o common/conf_load.o \
+	common/rewrite.o)
+
+$(B)/sluice-stat: $(STAT_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
@@ -85,7 +92,8 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 1; done
 
 integration: all
-	SLUICE_BIN=$(abspath $(B)/sluice) SLUICE_TOOLS=$(abspath $(B)/tools) \
+	SLUICE_BIN=$(abspath $(B)/sluice) SLUICE_STAT=$(abspath $(B)/sluice-stat) \
+		SLUICE_TOOLS=$(abspath $(B)/tools) \
 		$(PYTHON) -m pytest -q tests/integration
 
 # The README's test command: installs what is missing, then unit and
@@ -113,3 +121,4 @@ check-headers:
 
 clean:
 	rm -rf build
+-include tests/fuzz/fuzz.mk

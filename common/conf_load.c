@@ -47,7 +47,6 @@ typedef void cf_fn(struct ld *ld, const config_setting_t *s, const struct cf_cmd
 typedef void group_check_fn(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
 
-static bool	str_not_round_robin(const config_setting_t *s);
 static bool	bool_is_true(const config_setting_t *s);
 
 /*
@@ -63,11 +62,8 @@ static const struct unsupported {
 	unsup_fn	*when;
 	const char	*hint;
 } unsupported[] = {
-	{ "shm",				NULL,			NULL },
 	{ "user",				NULL,			NULL },
-	{ "health",				NULL,			NULL },
 	{ "listeners[].proxy_protocol",		bool_is_true,		NULL },
-	{ "routes[].balancer",			str_not_round_robin,	"only \"round_robin\"" },
 };
 
 enum cf_kind {
@@ -934,12 +930,6 @@ check_unsupported(struct ld *ld, const config_setting_t *s, const char *where,
 		err_at(ld, s, "%s: not supported yet%s%s%s", where, u->hint != NULL ? " (" : "",
 		    u->hint != NULL ? u->hint : "", u->hint != NULL ? ")" : "");
 	}
-}
-
-static bool
-str_not_round_robin(const config_setting_t *s)
-{
-	return strcmp(config_setting_get_string(s), "round_robin") != 0;
 }
 
 static bool

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct conf;
+struct shm_seg;
 
 #define HANDOFF_MAX_LISTEN	256
 
@@ -16,6 +17,10 @@ struct handoff {
 	uint32_t		 nlisten;
 	uint32_t		 worker_idx;	/* 0..workers-1, stable across respawns */
 	uint32_t		 generation;	/* config generation, 1 at start */
+	struct shm_seg		*shm;		/* the segment, mapped before fork */
+	const uint32_t		*src_slot;	/* conf source index -> shm source slot */
+	uint32_t		 route_base;	/* shm route slot of conf route 0 */
+	uint32_t		 shm_slot;	/* this worker's shm worker slot */
 };
 
 #endif

@@ -38,6 +38,7 @@ enum chunk_state {
 	CH_DATA_CR,		/* CR after chunk data */
 	CH_DATA_LF,		/* LF after chunk data */
 	CH_TRL_START,		/* first byte of a trailer line or final CR */
+	CH_TRL_NAME,		/* trailer field name, up to its colon */
 	CH_TRL_LINE,		/* inside a trailer field line */
 	CH_TRL_LF,		/* LF ending a trailer field line */
 	CH_LAST_LF,		/* LF of the empty line ending the body */
@@ -389,6 +390,9 @@ parse_target(struct pctx *x, struct http1_req *req)
 		req->path = view(p, p);
 		return 0;
 	}
+	/* RFC 9112 §3.2: a fragment is never part of a request target. */
+	if (memchr(p, '#', req->target.len) != NULL)
+		return fail(x, 400, "fragment in request target");
 	if (*p == '/')
 		req->path = req->target;
 	else if (*p == '*') {
@@ -405,9 +409,11 @@ parse_target(struct pctx *x, struct http1_req *req)
 			return fail(x, 400, "unsupported scheme in request target");
 		for (a = p; p < end && *p != '/' && *p != '?' && *p != '#'; p++)
 			;
-		/* "http://h?q" would need a "/" we cannot insert in place */
-		if (p < end && *p != '/')
-			return fail(x, 400, "absolute-form target without a path");
+		if (p < end && *p == '#')
+			return fail(x, 400, "fragment in request target");
+		/* "http://h?q" means "/?q": the caller adds the "/" (no room here) */
+		if (p < end && *p == '?')
+			req->flags |= HTTP1_F_EMPTY_PATH;
 		if (memchr(a, '@', (size_t)(p - a)) != NULL)
 			return fail(x, 400, "userinfo in request target");
 		if (p == a || !host_valid(view(a, p), 0))
@@ -486,6 +492,8 @@ parse_statusline(struct pctx *x, const char *p, const char *end, int complete,
 			return fail(x, 502, "invalid status code");
 	}
 	resp->status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+	if (resp->status > 599)
+		return fail(x, 502, "status code out of range");	/* RFC 9110 §15 */
 	p += 3;
 	if (p < end && *p++ != ' ')
 		return fail(x, 502, "invalid status code");
@@ -756,7 +764,7 @@ parse_req_head(struct pctx *x, const char *buf, const char *end,
 	if (req->host.p != NULL)
 		f.flags |= HTTP1_F_HAS_HOST;
 
-	req->flags = f.flags;
+	req->flags |= f.flags;	/* keeps HTTP1_F_EMPTY_PATH from the target */
 	req->content_length = f.clen;
 	req->head_len = (uint32_t)(p - buf);
 	return (int)(p - buf);
@@ -923,12 +931,19 @@ http1_chunked_feed(struct http1_chunked *c, const char *buf, size_t len, const c
 			c->state = CH_SIZE;
 			break;
 		case CH_TRL_START:
+			/* A trailer is a field line: token, colon, value; no obs-fold. */
 			if (ch == '\r')
 				c->state = CH_LAST_LF;
-			else if (ch < 0x20 || ch == 0x7f)
-				goto bad;
+			else if (is_tchar(ch))
+				c->state = CH_TRL_NAME;
 			else
+				goto bad;
+			break;
+		case CH_TRL_NAME:
+			if (ch == ':')
 				c->state = CH_TRL_LINE;
+			else if (!is_tchar(ch))
+				goto bad;
 			break;
 		case CH_TRL_LINE:
 			if (ch == '\r')

@@ -49,6 +49,7 @@ enum http1_method {
 #define HTTP1_F_EXPECT_CONTINUE	0x0020u	/* Expect: 100-continue */
 #define HTTP1_F_HAS_HOST	0x0040u	/* exactly one Host field (->host) */
 #define HTTP1_F_UPGRADE_HDR	0x0080u	/* an Upgrade field is present */
+#define HTTP1_F_EMPTY_PATH	0x0100u	/* absolute-form "http://h?q": ->path is "?q", send "/" first */
 
 struct http1_limits {
 	uint32_t	max_request_line;	/* bytes, request line without CRLF */

@@ -17,7 +17,9 @@
 #include "common/handoff.h"
 #include "common/log.h"
 #include "master/listen.h"
+#include "master/publish.h"
 #include "master/spawn.h"
+#include "shm/shm.h"
 
 #define DEFAULT_CONF	"/etc/sluice/sluice.conf"
 
@@ -125,7 +127,8 @@ main(int argc, char **argv)
 	int test = 0, fg = 0, ch, rc;
 	int fds[HANDOFF_MAX_LISTEN];
 	char pidfile[CONF_STR_MAX], unix_paths[8][CONF_STR_MAX];
-	uint32_t i, nunix = 0;
+	uint32_t i, nunix = 0, mw, ms, mr;
+	struct shm_seg seg;
 	sigset_t set;
 
 	while ((ch = getopt(argc, argv, "c:tfs:h")) != -1) {
@@ -210,6 +213,13 @@ main(int argc, char **argv)
 	}
 	if (!fg)
 		daemonize();
+	/* After daemonize: the segment records the pid that will supervise. */
+	publish_sizes(c, &mw, &ms, &mr);
+	if (shm_create(c->shm, mw, ms, mr, &seg, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		conf_free(c);
+		return 1;
+	}
 	snprintf(pidfile, sizeof(pidfile), "%s", c->pid_file);
 	for (i = 0; i < c->nlisteners && nunix < 8; i++)
 		if (c->listeners[i].addr.ss.ss_family == AF_UNIX)
@@ -221,7 +231,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* Unix listener paths are removed at exit; remember them before the conf goes. */
-	rc = spawn_run(file, c, fds);
+	rc = spawn_run(file, c, fds, &seg);
+	shm_remove(&seg);
+	shm_detach(&seg);
 	unlink(pidfile);
 	for (i = 0; i < nunix; i++)
 		unlink(unix_paths[i]);

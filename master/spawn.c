@@ -19,7 +19,10 @@
 #include "common/conf_load.h"
 #include "common/handoff.h"
 #include "common/log.h"
+#include "master/health.h"
 #include "master/listen.h"
+#include "master/publish.h"
+#include "shm/shm.h"
 #include "worker/worker.h"
 
 #define BACKOFF_MIN	0.1	/* seconds before respawning a worker that died young */
@@ -32,6 +35,7 @@ enum stop_kind { STOP_NONE = 0, STOP_FAST, STOP_GRACEFUL };
 
 struct slot {
 	pid_t	pid;		/* 0 = not running */
+	uint32_t shm_slot;	/* worker slot in the segment, kept across respawns */
 	double	started;
 	double	respawn_at;	/* 0 = not scheduled */
 	double	backoff;
@@ -46,14 +50,21 @@ struct gen {
 	int		 draining;	/* told to QUIT; never respawned */
 	double		 deadline;	/* draining: SIGKILL after this */
 	int		 fds_closed;
+	uint32_t	*src_slot;	/* conf source index -> shm source slot */
 };
+
+static struct shm_seg	*seg;		/* the segment, created by main() */
+static uint8_t		 wslot_used[SHM_LIMIT_WORKERS];
+static pid_t		 checker_pid;	/* health checker, 0 = none */
 
 static double	now_s(void);
 static void	spawn_one(struct gen *g, uint32_t idx);
 static void	signal_gen(const struct gen *g, int sig);
 static void	reap(struct gen **gens, uint32_t ngens, int stopping);
 static uint32_t	alive(const struct gen *g);
-static struct gen *gen_new(struct conf *c, const int *fds);
+static struct gen *gen_new(struct conf *c, const int *fds, uint32_t generation, char *err,
+		    size_t errlen);
+static void	checker_start(const struct gen *g, struct gen *const *gens, uint32_t ngens);
 static void	gen_free(struct gen *g);
 static int	listener_find(const struct gen *g, const struct listener_conf *l);
 static struct gen *reload(const char *file, struct gen *cur);
@@ -68,34 +79,98 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * A generation for c: worker slots taken from the segment's free ones, and
+ * its sources and routes published (routes at the half of the route table
+ * the previous generation does not use). NULL with err filled on failure.
+ */
 static struct gen *
-gen_new(struct conf *c, const int *fds)
+gen_new(struct conf *c, const int *fds, uint32_t generation, char *err, size_t errlen)
 {
 	struct gen *g = calloc(1, sizeof(*g));
+	uint32_t i, k = 0, half = seg->max_routes / 2;
 
-	if (g == NULL)
-		return NULL;
-	g->slots = calloc(c->workers, sizeof(*g->slots));
-	if (g->slots == NULL) {
-		free(g);
-		return NULL;
+	if (g == NULL || (g->slots = calloc(c->workers, sizeof(*g->slots))) == NULL ||
+	    (g->src_slot = calloc(c->nsources, sizeof(*g->src_slot))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
 	}
 	g->conf = c;
 	g->nslots = c->workers;
+	for (i = 0; i < g->nslots; i++) {
+		while (k < seg->max_workers && wslot_used[k])
+			k++;
+		if (k == seg->max_workers) {
+			snprintf(err, errlen, "%u workers do not fit the shared segment; restart "
+			    "sluice to grow it", c->workers);
+			while (i-- > 0)
+				wslot_used[g->slots[i].shm_slot] = 0;
+			goto fail;
+		}
+		wslot_used[k] = 1;
+		g->slots[i].shm_slot = k;
+	}
 	g->ho.conf = c;
 	g->ho.nlisten = c->nlisteners;
+	g->ho.generation = generation;
+	g->ho.shm = seg;
+	g->ho.src_slot = g->src_slot;
+	g->ho.route_base = (generation % 2) * half;
 	memcpy(g->ho.listen_fd, fds, c->nlisteners * sizeof(int));
+	if (c->nroutes > half) {
+		snprintf(err, errlen, "%u routes do not fit the shared segment (room for %u); "
+		    "restart sluice to grow it", c->nroutes, half);
+		goto fail_slots;
+	}
+	if (publish_conf(seg, c, g->ho.route_base, g->src_slot, err, errlen) == -1)
+		goto fail_slots;
+	atomic_store_explicit(&seg->hdr->conf_gen, generation, memory_order_relaxed);
 	return g;
+fail_slots:
+	for (i = 0; i < g->nslots; i++)
+		wslot_used[g->slots[i].shm_slot] = 0;
+fail:
+	if (g != NULL) {
+		free(g->slots);
+		free(g->src_slot);
+	}
+	free(g);
+	return NULL;
 }
 
 static void
 gen_free(struct gen *g)
 {
+	uint32_t i;
+
 	if (g == NULL)
 		return;
+	for (i = 0; i < g->nslots; i++)
+		wslot_used[g->slots[i].shm_slot] = 0;
 	conf_free(g->conf);
+	free(g->src_slot);
 	free(g->slots);
 	free(g);
+}
+
+/* (Re)starts the health checker for g if its configuration has one. */
+static void
+checker_start(const struct gen *g, struct gen *const *gens, uint32_t ngens)
+{
+	int fds[HANDOFF_MAX_LISTEN * 2];
+	uint32_t n = 0, k, i;
+
+	if (checker_pid > 0) {
+		kill(checker_pid, SIGTERM);
+		checker_pid = 0;	/* reaped by the loop like any child */
+	}
+	if (!g->conf->health.enabled)
+		return;
+	for (k = 0; k < ngens; k++)
+		for (i = 0; i < gens[k]->ho.nlisten && n < HANDOFF_MAX_LISTEN * 2; i++)
+			if (!gens[k]->fds_closed)
+				fds[n++] = gens[k]->ho.listen_fd[i];
+	checker_pid = health_spawn(g->conf, seg, g->src_slot, fds, n);
 }
 
 static void
@@ -114,6 +189,7 @@ spawn_one(struct gen *g, uint32_t idx)
 	if (pid == 0) {
 		ho = g->ho;
 		ho.worker_idx = idx;
+		ho.shm_slot = s->shm_slot;
 		worker_main(&ho);
 	}
 	s->pid = pid;
@@ -150,6 +226,12 @@ reap(struct gen **gens, uint32_t ngens, int stopping)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == checker_pid) {
+			checker_pid = 0;
+			if (!stopping)
+				log_error("health checker (pid %d) exited; restarting it", (int)pid);
+			continue;
+		}
 		for (k = 0; k < ngens; k++) {
 			struct gen *g = gens[k];
 
@@ -160,6 +242,8 @@ reap(struct gen **gens, uint32_t ngens, int stopping)
 				if (s->pid != pid)
 					continue;
 				s->pid = 0;
+				/* Its in-flight requests died with it: undo its active counts. */
+				shm_worker_reap(seg, s->shm_slot);
 				if (stopping || g->draining) {
 					log_debug("worker %u (pid %d) exited", i, (int)pid);
 					goto next;
@@ -263,9 +347,9 @@ reload(const char *file, struct gen *cur)
 			return NULL;
 		}
 	}
-	g = gen_new(c, fds);
+	g = gen_new(c, fds, cur->ho.generation + 1, err, sizeof(err));
 	if (g == NULL) {
-		log_error("reload: out of memory; still serving the previous configuration");
+		log_error("reload: %s; still serving the previous configuration", err);
 		for (j = 0; j < c->nlisteners; j++)
 			if (opened[j])
 				close(fds[j]);
@@ -274,12 +358,11 @@ reload(const char *file, struct gen *cur)
 	}
 	if (log_open(c->log.error, c->log.level) == -1)
 		log_warn("reload: cannot open error log %s; keeping the old one", c->log.error);
-	g->ho.generation = cur->ho.generation + 1;
 	return g;
 }
 
 int
-spawn_run(const char *file, struct conf *conf, const int *fds)
+spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *shm)
 {
 	struct gen *gens[MAX_GENS], *cur, *g;
 	uint32_t ngens = 0, i, k;
@@ -290,13 +373,16 @@ spawn_run(const char *file, struct conf *conf, const int *fds)
 	double deadline = 0, next, t;
 	int sig;
 
-	cur = gen_new(conf, fds);
+	char err[256];
+
+	seg = shm;
+	cur = gen_new(conf, fds, 1, err, sizeof(err));
 	if (cur == NULL)
-		fatalx("%s: out of memory", __func__);
-	cur->ho.generation = 1;
+		fatalx("%s", err);
 	gens[ngens++] = cur;
 	for (i = 0; i < cur->nslots; i++)
 		spawn_one(cur, i);
+	checker_start(cur, gens, ngens);
 	log_info("ready: %u worker(s), %u listener(s), pid %d", cur->nslots, cur->ho.nlisten,
 	    (int)getpid());
 
@@ -333,6 +419,8 @@ spawn_run(const char *file, struct conf *conf, const int *fds)
 					signal_gen(gens[k], SIGTERM);
 					close_gen_fds(gens[k], NULL);
 				}
+				if (checker_pid > 0)
+					kill(checker_pid, SIGTERM);
 			}
 			break;
 		case SIGQUIT:
@@ -345,6 +433,8 @@ spawn_run(const char *file, struct conf *conf, const int *fds)
 					signal_gen(gens[k], SIGQUIT);
 					close_gen_fds(gens[k], NULL);
 				}
+				if (checker_pid > 0)
+					kill(checker_pid, SIGTERM);
 			}
 			break;
 		case SIGUSR1:
@@ -369,6 +459,7 @@ spawn_run(const char *file, struct conf *conf, const int *fds)
 			close_gen_fds(cur, g);
 			for (i = 0; i < g->nslots; i++)
 				spawn_one(g, i);
+			checker_start(g, gens, ngens);
 			cur->draining = 1;
 			cur->deadline = now_s() + cur->conf->timeouts.graceful + STOP_GRACE;
 			signal_gen(cur, SIGQUIT);
@@ -407,12 +498,14 @@ spawn_run(const char *file, struct conf *conf, const int *fds)
 
 			for (k = 0; k < ngens; k++)
 				n += alive(gens[k]);
-			if (n == 0)
+			if (n == 0 && checker_pid == 0)
 				break;
 			if (t >= deadline) {
 				log_warnx("workers still running at the deadline; killing them");
 				for (k = 0; k < ngens; k++)
 					signal_gen(gens[k], SIGKILL);
+				if (checker_pid > 0)
+					kill(checker_pid, SIGKILL);
 				deadline = t + STOP_GRACE;
 			}
 			continue;
@@ -421,6 +514,8 @@ spawn_run(const char *file, struct conf *conf, const int *fds)
 			if (cur->slots[i].pid == 0 && cur->slots[i].respawn_at != 0 &&
 			    cur->slots[i].respawn_at <= t)
 				spawn_one(cur, i);
+		if (checker_pid == 0 && cur->conf->health.enabled)
+			checker_start(cur, gens, ngens);
 	}
 	for (k = 0; k < ngens; k++) {
 		close_gen_fds(gens[k], NULL);

@@ -6,13 +6,15 @@
 #define SLUICE_SPAWN_H
 
 struct conf;
+struct shm_seg;
 
 /*
  * Runs the workers for conf on the listening fds (parallel to
  * conf->listeners) until a stop signal; the caller has blocked the master's
  * signals. SIGHUP reloads from file. Takes ownership of conf and the fds
- * (closed and freed before returning). Returns the exit status.
+ * (closed and freed before returning). shm: the segment, created by the
+ * caller; generations publish into it. Returns the exit status.
  */
-int	spawn_run(const char *file, struct conf *conf, const int *fds);
+int	spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *shm);
 
 #endif

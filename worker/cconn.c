@@ -27,7 +27,8 @@
 #include "common/log.h"
 #include "common/rewrite.h"
 #include "worker/alog.h"
-#include "worker/lb_rr.h"
+#include "worker/lb.h"
+#include "shm/shm.h"
 #include "worker/route.h"
 #include "worker/uconn.h"
 #include "worker/upool.h"
@@ -95,6 +96,7 @@ struct exch {
 	uint32_t		 maxh;
 	struct http1_header	*hdrs, *rhdrs;
 	char			*target;	/* rewritten request target (tcap bytes) */
+	char			*npath;		/* "/" + path for an absolute-form target without one */
 	uint32_t		 target_len;	/* 0: not rewritten */
 	uint32_t		 tcap;
 	char			*lines;		/* rewritten Location/Refresh lines (LINES_CAP) */
@@ -104,6 +106,8 @@ struct exch {
 	ev_tstamp		 t_start, t_up_start, t_up_head;
 	uint64_t		 bytes_sent;
 	const char		*src_name;	/* last source tried, or NULL */
+	uint64_t		 up_in, up_out;	/* bytes from / to the current source */
+	int			 act_src;	/* conf source index counted active in shm, or -1 */
 	char			 alog_req[512];	/* request line, Referer, User-Agent (NUL-separated) */
 	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+EXTRA_IOV], siov[maxh+EXTRA_IOV],
 	 * target[tcap], lines[LINES_CAP] */
@@ -144,6 +148,8 @@ static int	conn_names(const struct http1_header *h, uint32_t n, struct http1_str
 static int	hop_by_hop(struct http1_str name);
 static int	peer_trusted(const struct cconn *c, const struct route_conf *rc);
 static int	idempotent(int meth);
+static void	up_release(struct cconn *c, int reuse);
+static int	retry_after(const struct http1_resp *s);
 static size_t	copy_esc(char *dst, size_t cap, const char *p, uint32_t len);
 static void	access_copy(struct cconn *c);
 static void	access_log(struct cconn *c);
@@ -153,7 +159,7 @@ cconn_exch_size(uint32_t maxh, uint32_t max_request_line)
 {
 	return sizeof(struct exch) + 2 * (size_t)maxh * sizeof(struct http1_header) +
 	    (3 * (size_t)maxh + 2 * EXTRA_IOV) * sizeof(struct iovec) +
-	    (size_t)max_request_line + TARGET_EXTRA + LINES_CAP;
+	    2 * ((size_t)max_request_line + TARGET_EXTRA) + LINES_CAP;
 }
 
 int
@@ -184,6 +190,7 @@ cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	shm_gauge_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->conns_open, 1);
 	/* Speculative first read: the request often arrives with the handshake. */
 	c->ready = RDY_CR | RDY_CW;
 	c->state = CC_IDLE;
@@ -313,8 +320,7 @@ tmo_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		if (x->connecting) {
 			r = backend_failed(c, ETIMEDOUT, "connect timed out");
 		} else if (x->rs == RS_HEAD && !x->sent_client) {
-			lb_source_failed(c->w->conf, c->w->sources, x->up->pool->src_idx,
-			    ev_now(c->w->loop));
+			lb_failed(c->w, x->up->pool->src_idx, SHM_R_TIMEOUT);
 			log_warnx("conn=%llu: source %s: no response in %.0fs while reading response head",
 			    (unsigned long long)c->id, x->up->pool->src->name,
 			    c->w->conf->timeouts.backend_response);
@@ -407,6 +413,7 @@ close_conn(struct cconn *c, const char *why)
 		c->next->prev = c->prev;
 	c->magic = 0;
 	freelist_put(&w->fl_cconn, c);
+	shm_gauge_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->conns_open, -1);
 	worker_conn_closed(w);
 }
 
@@ -429,8 +436,10 @@ exch_new(struct cconn *c)
 	x->siov = x->qiov + 2 * maxh + EXTRA_IOV;
 	x->target = (char *)(x->siov + maxh + EXTRA_IOV);
 	x->tcap = w->conf->limits.max_request_line + TARGET_EXTRA;
-	x->lines = x->target + x->tcap;
+	x->npath = x->target + x->tcap;
+	x->lines = x->npath + x->tcap;
 	x->ri = -1;
+	x->act_src = -1;
 	x->views_ok = 1;
 	c->x = x;
 	return x;
@@ -443,16 +452,18 @@ exch_free(struct cconn *c, int reuse_up)
 	struct worker *w = c->w;
 	struct exch *x = c->x;
 
-	if (x->started && w->alog.fd != -1)
-		access_log(c);
-	if (x->up != NULL) {
-		ev_io_stop(w->loop, &x->up->io);
-		if (reuse_up)
-			upool_put(x->up, w->conf->timeouts.backend_idle);
-		else
-			uconn_close(x->up);
-		x->up = NULL;
+	if (x->started) {
+		struct shm_worker *sw = shm_worker(w->ho->shm, w->ho->shm_slot);
+		int cls = shm_status_class(x->status ? x->status : 499);
+
+		shm_add(&sw->requests, 1);
+		if (cls >= 0)
+			shm_add(&sw->resp[cls], 1);
+		shm_add(&sw->bytes_out, x->bytes_sent);
+		if (w->alog.fd != -1)
+			access_log(c);
 	}
+	up_release(c, reuse_up);
 	if (x->rb.area != NULL)
 		freelist_put(&w->fl_buf, x->rb.area);
 	freelist_put(&w->fl_exch, x);
@@ -557,6 +568,13 @@ start_request(struct cconn *c)
 	/* Upgrade (WebSocket): only for a request without a body, as RFC 6455 does. */
 	x->upgrade = (q->flags & HTTP1_F_CONN_UPGRADE) && (q->flags & HTTP1_F_UPGRADE_HDR) &&
 	    x->rq_mode == BODY_NONE && q->minor == 1;
+	if (q->flags & HTTP1_F_EMPTY_PATH) {
+		/* "http://h?q": the origin-form is "/?q" (RFC 9112 §3.2.1). */
+		x->npath[0] = '/';
+		memcpy(x->npath + 1, q->path.p, q->path.len);
+		q->path.p = x->npath;
+		q->path.len++;
+	}
 	x->route = route_match(w->routes, w->conf->nroutes, q->host, q->path);
 	c->state = CC_EXCH;
 	if (x->route == NULL)
@@ -614,7 +632,7 @@ pick_source(struct cconn *c)
 	for (;;) {
 		if (x->attempts > rc->retries)
 			return error_response(c, 502, x->rq_mode != BODY_NONE);
-		x->ri = lb_rr_pick(x->route, w->sources, x->tried, now);
+		x->ri = lb_pick(w, x->route, &c->peer_ss, x->tried);
 		if (x->ri < 0)
 			return error_response(c, 502, x->rq_mode != BODY_NONE);
 		x->tried |= UINT64_C(1) << x->ri;
@@ -631,7 +649,7 @@ pick_source(struct cconn *c)
 			if (u == NULL) {
 				log_warn("conn=%llu: source %s (%s): connect", (unsigned long long)c->id,
 				    p->src->name, p->src->addr.text);
-				lb_source_failed(w->conf, w->sources, p->src_idx, now);
+				lb_failed(w, p->src_idx, SHM_R_CONNECT);
 				continue;
 			}
 			x->connecting = 1;
@@ -641,6 +659,9 @@ pick_source(struct cconn *c)
 	u->owner = c;
 	ev_io_init(&u->io, up_cb, u->fd, 0);
 	x->up = u;
+	x->act_src = (int)p->src_idx;
+	shm_active_inc(w->ho->shm, w->ho->shm_slot, w->ho->src_slot[p->src_idx]);
+	shm_add(&shm_wsrc(w->ho->shm, w->ho->shm_slot, w->ho->src_slot[p->src_idx])->requests, 1);
 	/* A fresh socket is writable once connected; a pooled one is writable now. */
 	c->ready = (c->ready & ~(RDY_UR | RDY_UW)) | (x->connecting ? 0 : RDY_UW);
 	set_timer(c, x->connecting ? TP_CONNECT : TP_BACKEND);
@@ -762,8 +783,11 @@ build_request(struct cconn *c)
 		const struct http1_header *h = &q->headers[i];
 
 		if (hop_by_hop(h->name) || http1_str_eq(h->name, "host") ||
-		    conn_names(q->headers, q->nheaders, h->name) ||
 		    route_hdr_listed(&rc->request, h->name))
+			continue;
+		/* Connection may drop end-to-end extras, never the framing. */
+		if (conn_names(q->headers, q->nheaders, h->name) &&
+		    !http1_str_eq(h->name, "content-length"))
 			continue;
 		if (xff && (http1_str_eq(h->name, "x-forwarded-for") ||
 		    http1_str_eq(h->name, "x-real-ip") ||
@@ -919,6 +943,7 @@ fwd_request(struct cconn *c)
 				c->ready |= RDY_UR;
 				return STEP_NEXT;
 			}
+			x->up_out += (uint64_t)n;
 			io_iov_advance(&x->qcur, &x->qleft, (size_t)n);
 			res = STEP_NEXT;
 			continue;
@@ -994,9 +1019,7 @@ backend_failed(struct cconn *c, int err, const char *what)
 	int was_reused = x->reused, replay;
 
 	replay = x->views_ok && x->rb.data == 0 && !x->sent_client;
-	ev_io_stop(w->loop, &x->up->io);
-	uconn_close(x->up);
-	x->up = NULL;
+	up_release(c, 0);
 	c->ready &= ~(RDY_UR | RDY_UW);
 	if (was_reused && replay) {
 		/* The classic keep-alive race: the backend closed an idle connection. */
@@ -1006,6 +1029,8 @@ backend_failed(struct cconn *c, int err, const char *what)
 		if (x->up != NULL) {
 			x->reused = 0;
 			x->connecting = 1;
+			x->act_src = (int)p->src_idx;
+			shm_active_inc(w->ho->shm, w->ho->shm_slot, w->ho->src_slot[p->src_idx]);
 			x->up->owner = c;
 			ev_io_init(&x->up->io, up_cb, x->up->fd, 0);
 			set_timer(c, TP_CONNECT);
@@ -1016,7 +1041,8 @@ backend_failed(struct cconn *c, int err, const char *what)
 	errno = err;
 	log_warn("conn=%llu: source %s (%s): %s", (unsigned long long)c->id, p->src->name,
 	    p->src->addr.text, what);
-	lb_source_failed(w->conf, w->sources, p->src_idx, ev_now(w->loop));
+	lb_failed(w, p->src_idx, err == ETIMEDOUT ? SHM_R_TIMEOUT :
+	    x->connecting ? SHM_R_CONNECT : SHM_R_RESET);
 	if (replay && (x->connecting || idempotent(x->meth))) {
 		x->connecting = 0;
 		return pick_source(c);
@@ -1167,8 +1193,11 @@ relay_response(struct cconn *c)
 		}
 		room = iobuf_room(&x->rb);
 		n = io_read(x->up->fd, &x->rb);
-		if (n > 0 && (uint32_t)n < room)
-			c->ready &= ~RDY_UR;
+		if (n > 0) {
+			x->up_in += (uint64_t)n;
+			if ((uint32_t)n < room)
+				c->ready &= ~RDY_UR;
+		}
 		if (n == IO_AGAIN) {
 			c->ready &= ~RDY_UR;
 			c->want |= RDY_UR;
@@ -1188,8 +1217,7 @@ relay_response(struct cconn *c)
 			if (x->rs == RS_HEAD && !x->sent_client) {
 				log_warnx("conn=%llu: source %s: truncated response head",
 				    (unsigned long long)c->id, x->up->pool->src->name);
-				lb_source_failed(c->w->conf, c->w->sources, x->up->pool->src_idx,
-				    ev_now(c->w->loop));
+				lb_failed(c->w, x->up->pool->src_idx, SHM_R_RESET);
 				x->views_ok = 0;
 				return error_response(c, 502, 1);
 			}
@@ -1210,7 +1238,7 @@ resp_head(struct cconn *c)
 	struct worker *w = c->w;
 	struct exch *x = c->x;
 	struct http1_resp *s = &x->resp;
-	int r;
+	int r, ra;
 
 	if (x->rb.data == 0)
 		return STEP_AGAIN;
@@ -1221,7 +1249,7 @@ resp_head(struct cconn *c)
 		log_warnx("conn=%llu: source %s: malformed response head: %s",
 		    (unsigned long long)c->id, x->up->pool->src->name,
 		    s->status == 101 ? "unexpected 101" : (s->error ? s->error : "bad"));
-		lb_source_failed(w->conf, w->sources, x->up->pool->src_idx, ev_now(w->loop));
+		lb_failed(w, x->up->pool->src_idx, SHM_R_MALFORMED);
 		x->views_ok = 0;
 		return error_response(c, 502, 1);
 	}
@@ -1231,7 +1259,7 @@ resp_head(struct cconn *c)
 		x->tunnel = 1;
 		x->rs_mode = BODY_NONE;
 		x->rs_complete = 1;
-		lb_source_ok(w->sources, x->up->pool->src_idx);
+		lb_ok(w, x->up->pool->src_idx);
 		build_response(c);
 		x->rs = RS_BODY;
 		return STEP_NEXT;
@@ -1249,7 +1277,18 @@ resp_head(struct cconn *c)
 	}
 	x->status = s->status;
 	x->t_up_head = ev_now(w->loop);
-	lb_source_ok(w->sources, x->up->pool->src_idx);
+	{
+		struct shm_wsrc *ws = shm_wsrc(w->ho->shm, w->ho->shm_slot,
+		    w->ho->src_slot[x->up->pool->src_idx]);
+		int cls = shm_status_class(s->status);
+
+		if (cls >= 0)
+			shm_add(&ws->resp[cls], 1);
+		shm_wsrc_latency(ws, (uint64_t)((x->t_up_head - x->t_up_start) * 1e6));
+	}
+	lb_ok(w, x->up->pool->src_idx);
+	if ((s->status == 503 || s->status == 429) && (ra = retry_after(s)) > 0)
+		lb_retry_after(w, x->up->pool->src_idx, (uint32_t)ra);
 	x->up_close = (s->flags & HTTP1_F_CONN_CLOSE) ||
 	    (s->minor == 0 && !(s->flags & HTTP1_F_CONN_KEEPALIVE));
 	if (s->keepalive_timeout > 0)
@@ -1290,8 +1329,10 @@ build_response(struct cconn *c)
 	for (i = 0; i < s->nheaders; i++) {
 		const struct http1_header *h = &s->headers[i];
 
-		if (hop_by_hop(h->name) || conn_names(s->headers, s->nheaders, h->name) ||
-		    route_hdr_listed(&rt->conf->response, h->name))
+		if (hop_by_hop(h->name) || route_hdr_listed(&rt->conf->response, h->name))
+			continue;
+		if (conn_names(s->headers, s->nheaders, h->name) &&
+		    !http1_str_eq(h->name, "content-length"))
 			continue;
 		if (rt->conf->response.nrewrite > 0 && (http1_str_eq(h->name, "location") ||
 		    http1_str_eq(h->name, "refresh"))) {
@@ -1444,11 +1485,7 @@ error_response(struct cconn *c, int status, int close_after)
 	const char *txt = status_text(status);
 	int n, body, head_only;
 
-	if (x->up != NULL) {
-		ev_io_stop(c->w->loop, &x->up->io);
-		uconn_close(x->up);
-		x->up = NULL;
-	}
+	up_release(c, 0);
 	if (x->sent_client) {
 		close_conn(c, "error after the response started");
 		return STEP_DONE;
@@ -1659,4 +1696,52 @@ access_log(struct cconn *c)
 	    now - x->t_start, urt);
 	if (n > 0)
 		alog_commit(&w->alog, (size_t)n < 1024 ? (size_t)n : 1023);
+}
+
+/*
+ * Gives the backend connection back (pool or close) and ends its share of
+ * the source's active count and byte counters in shm.
+ */
+static void
+up_release(struct cconn *c, int reuse)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+
+	if (x->act_src >= 0) {
+		uint32_t slot = w->ho->src_slot[x->act_src];
+		struct shm_wsrc *ws = shm_wsrc(w->ho->shm, w->ho->shm_slot, slot);
+
+		shm_active_dec(w->ho->shm, w->ho->shm_slot, slot);
+		shm_add(&ws->bytes_in, x->up_in);
+		shm_add(&ws->bytes_out, x->up_out);
+		x->up_in = x->up_out = 0;
+		x->act_src = -1;
+	}
+	if (x->up == NULL)
+		return;
+	ev_io_stop(w->loop, &x->up->io);
+	if (reuse)
+		upool_put(x->up, w->conf->timeouts.backend_idle);
+	else
+		uconn_close(x->up);
+	x->up = NULL;
+}
+
+/* Retry-After as delta-seconds (an HTTP-date is not honoured): seconds, or 0. */
+static int
+retry_after(const struct http1_resp *s)
+{
+	const struct http1_header *h = http1_find(s->headers, s->nheaders, "retry-after");
+	uint32_t i;
+	int v = 0;
+
+	if (h == NULL || h->value.len == 0 || h->value.len > 9)
+		return 0;
+	for (i = 0; i < h->value.len; i++) {
+		if (h->value.p[i] < '0' || h->value.p[i] > '9')
+			return 0;
+		v = v * 10 + (h->value.p[i] - '0');
+	}
+	return v;
 }

@@ -12,6 +12,7 @@
 #include "common/http1.h"
 
 struct route_idx;
+struct lb_ring_point;
 struct upool;
 
 struct route_rt {
@@ -23,6 +24,8 @@ struct route_rt {
 	uint32_t		 host_len;	/* strlen(conf->host) */
 	uint32_t		 path_len;
 	uint32_t		 idx_no;	/* position in the array = in conf->routes */
+	struct lb_ring_point	*ring;		/* ip_hash: consistent hash ring, owned */
+	uint32_t		 nring;
 	struct route_idx	*idx;		/* lookup index of the whole array; owned by element 0 */
 };
 

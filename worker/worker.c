@@ -16,8 +16,9 @@
 
 #include "common/log.h"
 #include "common/rewrite.h"
+#include "shm/shm.h"
 #include "worker/cconn.h"
-#include "worker/lb_rr.h"
+#include "worker/lb.h"
 #include "worker/route.h"
 #include "worker/uconn.h"
 #include "worker/upool.h"
@@ -29,6 +30,19 @@ static void	accepting(struct worker *w, int on);
 static void	sig_cb(struct ev_loop *loop, ev_signal *s, int revents);
 static void	grace_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static void	start_drain(struct worker *w);
+static void	beat_cb(struct ev_loop *loop, ev_timer *t, int revents);
+
+/* Liveness for sluice-stat and the master: once a second. */
+static void
+beat_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = (struct worker *)((char *)t - offsetof(struct worker, beat));
+
+	(void)loop;
+	(void)revents;
+	atomic_store_explicit(&shm_worker(w->ho->shm, w->ho->shm_slot)->heartbeat_ms, shm_now_ms(),
+	    memory_order_relaxed);
+}
 
 static struct worker	the_worker;
 
@@ -102,6 +116,7 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		}
 		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->conns_total, 1);
 		if (cconn_accept(w, fd, &ss) == -1) {
 			log_warnx("%s: out of memory for a connection", __func__);
 			close(fd);
@@ -131,6 +146,8 @@ start_drain(struct worker *w)
 	if (w->draining)
 		return;
 	w->draining = 1;
+	atomic_store_explicit(&shm_worker(w->ho->shm, w->ho->shm_slot)->state, SHM_W_DRAINING,
+	    memory_order_relaxed);
 	accepting(w, 0);
 	/* Listeners belong to the master: closing ours stops the kernel waking us. */
 	for (i = 0; i < w->ho->nlisten; i++)
@@ -212,8 +229,7 @@ worker_main(const struct handoff *ho)
 	w->fl_exch = (struct freelist){ .size = cconn_exch_size(c->limits.max_headers,
 		c->limits.max_request_line), .max_free = 1024 };
 	w->rwctx = rewrite_ctx_new();
-	w->sources = calloc(c->nsources, sizeof(*w->sources));
-	if (w->sources == NULL || w->rwctx == NULL || route_init(c, &w->routes) == -1)
+	if (w->rwctx == NULL || route_init(c, &w->routes) == -1 || lb_init(w) == -1)
 		fatalx("%s: out of memory", __func__);
 	for (i = 0; i < ho->nlisten; i++)
 		ev_io_init(&w->acc[i], accept_cb, ho->listen_fd[i], EV_READ);
@@ -231,6 +247,10 @@ worker_main(const struct handoff *ho)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	shm_worker_claim(ho->shm, ho->shm_slot, (int32_t)getpid(), ho->generation);
+	ev_timer_init(&w->beat, beat_cb, 0., 1.);
+	ev_timer_again(w->loop, &w->beat);
+	ev_unref(w->loop);	/* the heartbeat alone does not keep the loop running */
 	if (alog_open(&w->alog, w->loop, c->log.access) == -1)
 		log_warn("cannot open access log %s; access logging is off", c->log.access);
 	accepting(w, 1);

@@ -16,7 +16,6 @@
 struct cconn;
 struct rewrite_ctx;
 struct route_rt;
-struct source_rt;
 
 /* Fixed-size object free list: no malloc per request in steady state. */
 struct freelist {
@@ -33,13 +32,14 @@ struct worker {
 	ev_io			 acc[HANDOFF_MAX_LISTEN];
 	ev_signal		 sig_quit, sig_term, sig_int, sig_usr1, sig_hup;
 	ev_timer		 grace;		/* graceful stop deadline */
+	ev_timer		 beat;		/* shm heartbeat */
 	int			 accepting;	/* listener watchers active */
 	int			 draining;	/* graceful stop in progress */
 	uint32_t		 nconns;	/* client connections open */
 	uint64_t		 next_id;	/* connection ids for logs */
 	struct cconn		*conns;		/* every open client connection */
 	struct route_rt		*routes;	/* parallel to conf->routes */
-	struct source_rt	*sources;	/* parallel to conf->sources */
+	uint64_t		 lc_rotor;	/* least_conn: rotating start for ties */
 	uint32_t		 bufsize;	/* size of every I/O buffer */
 	struct rewrite_ctx	*rwctx;		/* reused match state for rewrite rules */
 	struct alog		 alog;		/* access log */

@@ -38,7 +38,14 @@ same head as GET and no body):
   /close?n=N&seed=S        the same bytes, no Content-Length, then close
   /slow?delay=SECONDS      sleep, then 200 "slow done\\n"
   /status?code=C           that status, body "status C\\n" (none for 1xx/204/304)
+  /ws[?bye=1]              GET with "Connection: upgrade" and "Upgrade: websocket":
+                           101 Switching Protocols, then a raw byte echo until EOF
+                           (with bye=1, "ws-eof\\n" is sent after the EOF), then close;
+                           without the upgrade headers: 426. Counted in /__stats as
+                           "ws_sessions" (101 sent) and "ws_eof" (ended by a clean EOF)
   anything else            200 "hello from NAME\\n"
+                           (or, when the request carries "X-Echo-Any: 1", the same
+                           JSON as /echo: for checking a rewritten target)
 
 Options:
   --idle-close T   close a connection that waits T seconds for a request head
@@ -179,6 +186,8 @@ class Backend:
         self.requests = 0
         self.open = 0
         self.conn_seq = 0
+        self.ws_sessions = 0
+        self.ws_eof = 0
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind((host, port))
@@ -231,6 +240,7 @@ class Backend:
                         return
                 s.settimeout(READ_TIMEOUT)
                 req = self.read_head(r)
+                req.reader = r
                 nreq += 1
                 control = req.path in CONTROL_PATHS
                 with self.lock:
@@ -353,6 +363,28 @@ class Backend:
             "peer": "%s:%d" % peer[:2],
         }
 
+    def ws_echo(self, s, req, q):
+        """101, then echo raw bytes until EOF; the connection is closed after."""
+        s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                  b"Connection: Upgrade\r\nX-Backend: " + self.name.encode() + b"\r\n\r\n")
+        with self.lock:
+            self.ws_sessions += 1
+        r = req.reader
+        if r.buf:
+            s.sendall(bytes(r.buf))
+            r.buf.clear()
+        s.settimeout(READ_TIMEOUT)
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            s.sendall(data)
+        with self.lock:
+            self.ws_eof += 1
+        if q.get("bye") == "1":
+            s.sendall(b"ws-eof\n")
+        return False
+
     def handle(self, s, req, cid, nreq, peer):
         """Answers req; returns True if the connection stays open."""
         keep = self.wants_keepalive(req)
@@ -361,7 +393,8 @@ class Backend:
         if p == "/__stats":
             with self.lock:
                 doc = {"name": self.name, "accepts": self.accepts,
-                       "requests": self.requests, "open": self.open}
+                       "requests": self.requests, "open": self.open,
+                       "ws_sessions": self.ws_sessions, "ws_eof": self.ws_eof}
             self.send_simple(s, req, 200, json.dumps(doc).encode(), keep, "application/json")
         elif p == "/__reset":
             with self.lock:
@@ -419,9 +452,20 @@ class Backend:
         elif p == "/slow":
             time.sleep(float(q.get("delay", "1")))
             self.send_simple(s, req, 200, b"slow done\n", keep)
+        elif p == "/ws":
+            if ("upgrade" not in req.tokens("connection") or
+                    "websocket" not in req.tokens("upgrade")):
+                self.send_simple(s, req, 426, b"upgrade required\n", keep,
+                                 extra=[("Upgrade", "websocket")])
+                return keep
+            return self.ws_echo(s, req, q)
         elif p == "/status":
             code = int(q.get("code", "200"))
             self.send_simple(s, req, code, b"status %d\n" % code, keep)
+        elif req.get("x-echo-any") == "1":
+            body = json.dumps(self.echo_doc(req, cid, nreq, peer)).encode()
+            self.send_simple(s, req, 200, body, keep, "application/json",
+                     [("X-Echo-Method", req.method)])
         else:
             self.send_simple(s, req, 200, ("hello from %s\n" % self.name).encode(), keep)
         return keep

@@ -9,6 +9,7 @@ Processes are stopped by the PIDs this module started (never by name).
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -149,6 +150,7 @@ def make_config(testdir, port, sources, routes, workers=2, timeouts=None, level=
     top = {
         "workers": workers,
         "pid_file": str(Path(testdir) / "sluice.pid"),
+        "shm": "/sluice-test-%d" % port,
         "log": {"error": "stderr", "level": level},
         "timeouts": t,
         "listeners": [{"address": "127.0.0.1:%d" % port}],
@@ -242,6 +244,9 @@ class Sluice:
         self.port = port
         self.binary = binary or sluice_bin()
         self.conf_path = self.testdir / ("%s.conf" % name)
+        if not re.search(r"^\s*shm\s*=", conf_text, re.M):
+            # Each instance gets its own segment, so tests never share one.
+            conf_text += '\nshm = "/sluice-test-%d";\n' % port
         self.conf_path.write_text(conf_text)
         self.log_path = self.testdir / ("%s.log" % name)
         self.proc = None
@@ -570,3 +575,55 @@ def curl(url, *args, timeout=8):
 
 def sha256_hex(data):
     return hashlib.sha256(data).hexdigest()
+
+
+# -- HTTP conformance helpers (test_h*) -----------------------------------------
+
+def exchange(port, data, method="GET", timeout=3.0, close_wait=2.0):
+    """Sends data on a new connection and reads the first response.
+
+    Returns (response, closed, error): response is a Response or None (the peer
+    closed or reset without a complete response, or nothing came within timeout);
+    closed is True if the peer closed the connection (after the response, if any)
+    within close_wait seconds; error says what ended the read when response is None."""
+    c = HttpConn(port, timeout=timeout)
+    try:
+        try:
+            c.send(data)
+        except OSError as e:
+            return None, True, "send: %r" % e
+        try:
+            r = c.read_response(method)
+        except (EOFError, ConnectionResetError, BrokenPipeError) as e:
+            return None, True, repr(e)
+        except socket.timeout:
+            return None, False, "no response within %.1f s" % timeout
+        except ValueError as e:
+            return None, False, "unparsable response: %r" % e
+        if r.framing == "close":
+            return r, True, None
+        return r, c.closed_by_peer(close_wait), None
+    finally:
+        c.close()
+
+
+def read_until_close(sock, timeout=3.0, limit=64 << 20):
+    """Reads from sock until EOF/reset or timeout; returns (bytes, how), how in
+    "eof", "reset", "timeout"."""
+    out = bytearray()
+    deadline = time.monotonic() + timeout
+    while len(out) < limit:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return bytes(out), "timeout"
+        sock.settimeout(left)
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            return bytes(out), "timeout"
+        except ConnectionResetError:
+            return bytes(out), "reset"
+        if not d:
+            return bytes(out), "eof"
+        out += d
+    return bytes(out), "limit"

@@ -42,19 +42,20 @@ def test_out_of_range_value_line(tmp_path):
 
 
 def test_unsupported_key(tmp_path):
-    conf, rc, out = check(tmp_path, 'routes = ( { host = "*"; sources = [ "a" ];\n'
-                                    '             balancer = "least_conn"; } );\n')
-    assert rc == 1, out
-    assert "%s:7" % conf in out, out
-    assert "not supported" in out
-
-
-def test_unsupported_health(tmp_path):
+    """user (privilege drop) is in the schema but not built yet: refused, not ignored."""
     conf, rc, out = check(tmp_path, 'routes = ( { host = "*"; sources = [ "a" ]; } );\n'
-                                    'health = { path = "/health"; };\n')
+                                    'user = "nobody";\n')
     assert rc == 1, out
     assert "%s:7" % conf in out, out
-    assert "not supported" in out
+    assert "user: not supported yet" in out
+
+
+def test_unknown_balancer(tmp_path):
+    conf, rc, out = check(tmp_path, 'routes = ( { host = "*"; sources = [ "a" ];\n'
+                                    '             balancer = "random"; } );\n')
+    assert rc == 1, out
+    assert "%s:7" % conf in out, out
+    assert "round_robin" in out and "least_conn" in out, out
 
 
 def test_missing_file(tmp_path):

@@ -258,7 +258,12 @@ Test(http1, absolute_form)
 	assert_req_bad("GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400);
 	assert_req_bad("GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400);
 	assert_req_bad("GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", 400);
-	assert_req_bad("GET http://a?q HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+	/* An empty path with a query: the caller sends "/" + path (RFC 9112 §3.2.1). */
+	cr_assert_gt(req("GET http://a?q HTTP/1.1\r\nHost: a\r\n\r\n", &r), 0);
+	cr_assert(view_is(r.path, "?q"));
+	cr_assert(r.flags & HTTP1_F_EMPTY_PATH);
+	assert_req_bad("GET http://a/p#frag HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+	assert_req_bad("GET /p#frag HTTP/1.1\r\nHost: a\r\n\r\n", 400);
 	assert_req_bad("GET http://a b/ HTTP/1.1\r\nHost: a\r\n\r\n", 400);
 	/* 1.1 still needs its Host field, even if the authority overrides it */
 	assert_req_bad("GET http://a/ HTTP/1.1\r\n\r\n", 400);
@@ -619,9 +624,11 @@ Test(http1, resp_status_lines)
 	cr_assert_eq(r.reason.len, 0);
 	cr_assert_gt(resp("HTTP/1.1 200 \r\n\r\n", &r), 0);
 	cr_assert_eq(r.reason.len, 0);
-	cr_assert_gt(resp("HTTP/1.0 999 Whatever \xe9 you\tsay\r\n\r\n", &r), 0);
-	cr_assert_eq(r.status, 999);
+	cr_assert_gt(resp("HTTP/1.0 599 Whatever \xe9 you\tsay\r\n\r\n", &r), 0);
+	cr_assert_eq(r.status, 599);
 	cr_assert_eq(r.minor, 0);
+	/* RFC 9110 §15: status codes are 100..599. */
+	cr_assert_eq(resp("HTTP/1.1 600 Nope\r\n\r\n", &r), HTTP1_BAD);
 	cr_assert_gt(resp("HTTP/1.1 100 Continue\r\n\r\n", &r), 0);
 	cr_assert_eq(r.status, 100);
 
@@ -843,6 +850,11 @@ Test(http1, chunked_malformed)
 	assert_chunked_bad("0\r\nT: a\n\r\n");
 	assert_chunked_bad("0\r\nT: a\x01\r\n\r\n");
 	assert_chunked_bad("0\r\n\rX");
+	/* Trailers are field lines: a name, a colon; no obs-fold, no bare text. */
+	assert_chunked_bad("0\r\nnot a field\r\n\r\n");
+	assert_chunked_bad("0\r\n folded: x\r\n\r\n");
+	assert_chunked_bad("0\r\nT: a\r\n continued\r\n\r\n");
+	assert_chunked_bad("0\r\n: novalue\r\n\r\n");
 }
 
 Test(http1, chunked_extension_whitespace_and_case)

@@ -1,0 +1,253 @@
+/*
+ * shm/layout.h - THE shared segment (the ABI between master, workers, the
+ * health checker and sluice-stat). Any size/order change: bump SHM_VER_MAJOR.
+ * Fields may be appended into reserved space with a SHM_VER_MINOR bump only.
+ *
+ * Segment: struct shm_hdr, then at the offsets it records
+ *   struct shm_worker	workers[max_workers]
+ *   struct shm_wsrc	wsrc[max_workers][max_sources]	(row per worker)
+ *   struct shm_source	sources[max_sources]
+ *   struct shm_route	routes[max_routes]
+ * Every table starts on a 64-byte boundary and every element is a multiple
+ * of 64 bytes, so no two writers share a cache line by accident.
+ *
+ * Rules (STYLE.md 2.10): no pointers, only offsets and indices; every field
+ * that changes after creation is _Atomic and at most 8 bytes, since a 16-byte
+ * atomic would fault on the reader's read-only map. The strings (source
+ * name/addr, route host/path) are the one exception: only the master writes
+ * them, only while hdr.gen is odd, and readers copy them under that seqlock.
+ * Times named *_ms / *_s are CLOCK_MONOTONIC (shared by all processes of the
+ * machine); hdr.start_time is the only wall-clock time.
+ */
+#ifndef SLUICE_SHM_LAYOUT_H
+#define SLUICE_SHM_LAYOUT_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define SHM_MAGIC	UINT64_C(0x3130454349554c53)	/* "SLUICE01" in memory, fixed */
+#define SHM_VER_MAJOR	1	/* incompatible layout */
+#define SHM_VER_MINOR	0	/* fields appended into reserved space */
+
+#define SHM_CACHE_LINE		64
+#define SHM_NAME_LEN		64	/* source name (the key), NUL-terminated */
+#define SHM_ADDR_LEN		128	/* source address as written in the config */
+#define SHM_HOST_LEN		128	/* route host, truncated for display */
+#define SHM_PATH_LEN		256	/* route path prefix or regex, truncated */
+#define SHM_ROUTE_SOURCES	64	/* sources per route (worker "tried" masks are 64-bit) */
+#define SHM_SCHED_LEN		1024	/* round-robin schedule entries per route */
+
+/* Sanity limits on the maxima a segment may be created with (and that a
+ * reader accepts), so a corrupt header cannot make anyone map terabytes. */
+#define SHM_LIMIT_WORKERS	1024
+#define SHM_LIMIT_SOURCES	1024
+#define SHM_LIMIT_ROUTES	1024
+
+/*
+ * Latency histogram, log-linear: bucket 0 holds 0 us; then SHM_HIST_SUB
+ * buckets per power of two for [2^0, 2^SHM_HIST_POW) us, each a quarter of
+ * its octave wide (at most 25 % error); the last bucket holds >= 2^28 us
+ * (about 268 s). shm_hist_bucket() in shm.h maps a value to its bucket.
+ */
+#define SHM_HIST_SUB		4
+#define SHM_HIST_POW		28
+#define SHM_HIST_BUCKETS	(1 + SHM_HIST_POW * SHM_HIST_SUB + 1)	/* 114 */
+
+/* hdr.flags */
+#define SHM_HDR_F_RETIRED	0x0001u	/* master replaced or is removing this segment */
+
+/* shm_worker.state */
+enum shm_worker_state {
+	SHM_W_FREE = 0,		/* never used, or reaped by the master */
+	SHM_W_RUNNING,
+	SHM_W_DRAINING,		/* graceful stop or old generation after a reload */
+	SHM_W__COUNT
+};
+
+/* shm_source.flags */
+#define SHM_SRC_F_USED		0x0001u	/* bound to name, for the segment's lifetime */
+#define SHM_SRC_F_LIVE		0x0002u	/* in the current configuration */
+#define SHM_SRC_F_BACKUP	0x0004u
+
+/* shm_source.hstate */
+enum shm_health {
+	SHM_H_UP = 0,		/* also the state of a fresh slot */
+	SHM_H_DOWN,
+	SHM_H__COUNT
+};
+
+/* Why a source is or was down: shm_source.hreason and .preason. */
+enum shm_reason {
+	SHM_R_NONE = 0,
+	SHM_R_CONNECT,		/* connect refused or failed */
+	SHM_R_TIMEOUT,
+	SHM_R_RESET,		/* reset or closed mid-response */
+	SHM_R_MALFORMED,	/* unparsable response */
+	SHM_R_STATUS,		/* health check answered a non-2xx/3xx status */
+	SHM_R_RETRY_AFTER,	/* 503/429 with Retry-After */
+	SHM_R_FAILS,		/* passive: max_fails within fail_timeout */
+	SHM_R__COUNT
+};
+
+/* shm_route.balancer: same values as enum balancer in common/conf.h. */
+enum shm_lb {
+	SHM_LB_ROUND_ROBIN = 0,
+	SHM_LB_LEAST_CONN,
+	SHM_LB_IP_HASH,
+	SHM_LB_FAILOVER,
+	SHM_LB__COUNT
+};
+
+/* shm_route.flags */
+#define SHM_RT_F_USED		0x0001u
+#define SHM_RT_F_REGEX		0x0002u	/* path holds path_regex, not a prefix */
+
+/*
+ * The header: 256 bytes. The first 40 bytes (magic .. master_pid) keep their
+ * offsets in every version, so any sluice can tell whether a segment of any
+ * version still has a live master. Written once at creation (magic last,
+ * with release); afterwards only the _Atomic fields change, by the master.
+ */
+struct shm_hdr {
+	alignas(SHM_CACHE_LINE) _Atomic uint64_t magic;	/* SHM_MAGIC, stored last */
+	uint16_t		ver_major;
+	uint16_t		ver_minor;
+	uint32_t		hdr_size;	/* sizeof(struct shm_hdr) */
+	uint64_t		total_size;	/* bytes mapped, == fstat size */
+	_Atomic uint64_t	gen;		/* seqlock: odd while the master edits tables */
+	_Atomic int32_t		master_pid;
+	_Atomic uint32_t	conf_gen;	/* configuration generation, 1 at start */
+	uint64_t		start_time;	/* creation, unix seconds (wall clock) */
+	uint64_t		start_ms;	/* creation, CLOCK_MONOTONIC ms */
+	_Atomic uint32_t	nworkers;	/* configured workers */
+	uint32_t		max_workers;
+	_Atomic uint32_t	nsources;	/* high-water mark of bound source slots */
+	uint32_t		max_sources;
+	_Atomic uint32_t	nroutes;	/* routes of the current configuration */
+	uint32_t		max_routes;
+	uint64_t		off_workers;	/* offsets from the segment base, never pointers */
+	uint64_t		off_wsrc;
+	uint64_t		off_sources;
+	uint64_t		off_routes;
+	uint32_t		sz_worker;	/* sizeof each element, checked by readers */
+	uint32_t		sz_wsrc;
+	uint32_t		sz_source;
+	uint32_t		sz_route;
+	uint32_t		hist_buckets;	/* SHM_HIST_BUCKETS */
+	uint32_t		hist_sub;	/* SHM_HIST_SUB */
+	_Atomic uint32_t	flags;		/* SHM_HDR_F_* */
+	uint32_t		reserved0;
+	uint8_t			reserved[112];
+};
+
+/*
+ * One slot per worker index; only the worker in it writes (relaxed
+ * load+store), except that the master sets pid/state when it reaps a dead
+ * one. A respawned worker takes over the slot and never zeroes counters, so
+ * sums stay monotonic. Counters: bytes_in from clients, bytes_out to them.
+ */
+struct shm_worker {
+	alignas(SHM_CACHE_LINE) _Atomic int32_t pid;	/* 0 = none */
+	_Atomic uint32_t	state;		/* enum shm_worker_state */
+	_Atomic uint64_t	heartbeat_ms;	/* last loop iteration, CLOCK_MONOTONIC */
+	_Atomic uint64_t	started_ms;	/* when the current process took the slot */
+	_Atomic int64_t		conns_open;	/* client connections open now */
+	_Atomic uint64_t	conns_total;	/* client connections accepted */
+	_Atomic uint64_t	requests;	/* answered, by a source or by us */
+	_Atomic uint64_t	bytes_in;
+	_Atomic uint64_t	bytes_out;
+	_Atomic uint64_t	resp[5];	/* by status class: [0] 1xx .. [4] 5xx */
+	_Atomic uint64_t	errors;		/* connections closed on an error */
+	_Atomic uint64_t	conf_gen;	/* generation this process serves */
+	_Atomic uint64_t	spawns;		/* processes that have held the slot */
+	uint64_t		reserved[8];
+};
+
+/*
+ * Counters of one source as seen by one worker; only that worker writes.
+ * bytes_in from the source, bytes_out to it. active is this worker's share of
+ * shm_source.active, which the master subtracts when it reaps the worker.
+ */
+struct shm_wsrc {
+	alignas(SHM_CACHE_LINE) _Atomic uint64_t requests;	/* requests sent to the source */
+	_Atomic uint64_t	resp[5];	/* responses by status class, 1xx .. 5xx */
+	_Atomic uint64_t	failures;	/* connect error, reset, timeout, malformed */
+	_Atomic uint64_t	bytes_in;
+	_Atomic uint64_t	bytes_out;
+	_Atomic int64_t		active;		/* requests in flight to it from this worker */
+	_Atomic uint64_t	retries;	/* requests retried away from it */
+	_Atomic uint64_t	lat_sum_us;	/* sum of recorded latencies */
+	uint64_t		reserved[4];
+	_Atomic uint64_t	hist[SHM_HIST_BUCKETS];	/* response-head latency, us */
+};
+
+/*
+ * One slot per source name (the key), bound by the master and kept across
+ * reloads so counters and health survive. Three cache lines: configuration
+ * (master, under hdr.gen), passive marks (any worker, CAS) with the checker's
+ * health record (one writer at a time, seqlock hseq), and the hot global
+ * active counter (every worker, fetch_add) alone on the last line.
+ */
+struct shm_source {
+	alignas(SHM_CACHE_LINE) char name[SHM_NAME_LEN];	/* the key; "" = free */
+	char			addr[SHM_ADDR_LEN];
+	_Atomic uint32_t	flags;		/* SHM_SRC_F_* */
+	_Atomic uint32_t	weight;
+	_Atomic uint32_t	max_fails;
+	_Atomic uint32_t	fail_timeout_ms;
+	/* passive health, multi-writer: */
+	_Atomic uint32_t	down_until_s;	/* 0 = not marked; CAS by any worker */
+	_Atomic uint32_t	preason;	/* enum shm_reason of the last mark */
+	_Atomic uint32_t	pfails;		/* failures in the current window */
+	_Atomic uint32_t	pwindow_s;	/* start of that window */
+	/* active health record, one writer at a time (checker), seqlock: */
+	_Atomic uint64_t	hseq;
+	_Atomic uint32_t	hstate;		/* enum shm_health */
+	_Atomic uint32_t	hreason;	/* enum shm_reason */
+	_Atomic uint64_t	hsince_ms;	/* last state change */
+	_Atomic uint64_t	hdown_until_ms;	/* e.g. Retry-After seen by the checker; 0 = none */
+	_Atomic uint32_t	hfails;		/* consecutive failed checks (fall counter) */
+	_Atomic uint32_t	hoks;		/* consecutive good checks (rise counter) */
+	_Atomic uint32_t	hstatus;	/* HTTP status of the last check, 0 = none */
+	uint32_t		reserved0;
+	_Atomic uint64_t	hchecks;	/* checks done */
+	uint64_t		reserved1[5];
+	/* hot, multi-writer: */
+	alignas(SHM_CACHE_LINE) _Atomic int64_t active;	/* requests in flight, all workers */
+	uint64_t		reserved2[7];
+};
+
+/*
+ * One slot per route of the current configuration, written by the master
+ * under hdr.gen. src[] are source slot indices; sched[] are route-local
+ * positions (0..nsources-1) in the smooth weighted round-robin order, walked
+ * by all workers through the one ticket.
+ */
+struct shm_route {
+	alignas(SHM_CACHE_LINE) char host[SHM_HOST_LEN];
+	char			path[SHM_PATH_LEN];
+	_Atomic uint32_t	flags;		/* SHM_RT_F_* */
+	_Atomic uint32_t	balancer;	/* enum shm_lb */
+	_Atomic uint32_t	nsources;
+	_Atomic uint32_t	sched_len;	/* 0 = no schedule */
+	_Atomic uint32_t	src[SHM_ROUTE_SOURCES];
+	/* hot, multi-writer: */
+	alignas(SHM_CACHE_LINE) _Atomic uint64_t rr_ticket;
+	/* read by every pick, so not on the ticket's line: */
+	alignas(SHM_CACHE_LINE) _Atomic uint8_t sched[SHM_SCHED_LEN];
+};
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "shm needs lock-free 64-bit atomics");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "shm needs lock-free 32-bit atomics");
+_Static_assert(ATOMIC_CHAR_LOCK_FREE == 2, "shm needs lock-free 8-bit atomics");
+_Static_assert(sizeof(_Atomic uint64_t) == 8, "atomics must not carry a lock");
+_Static_assert(sizeof(_Atomic uint8_t) == 1, "atomics must not carry a lock");
+_Static_assert(sizeof(struct shm_hdr) == 256, "header size is part of the ABI");
+_Static_assert(sizeof(struct shm_worker) % SHM_CACHE_LINE == 0, "worker slots keep cache lines");
+_Static_assert(sizeof(struct shm_wsrc) % SHM_CACHE_LINE == 0, "wsrc blocks keep cache lines");
+_Static_assert(sizeof(struct shm_source) % SHM_CACHE_LINE == 0, "source slots keep cache lines");
+_Static_assert(sizeof(struct shm_route) % SHM_CACHE_LINE == 0, "route slots keep cache lines");
+_Static_assert(SHM_ROUTE_SOURCES <= 256, "sched entries are uint8_t route positions");
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * Reader side of the segment: sums the per-worker slots into plain structs
+ * (totals, per worker, per source with latency percentiles) and derives
+ * rates from two snapshots. Used by sluice-stat; no allocation here.
+ */
+#ifndef SLUICE_STATS_H
+#define SLUICE_STATS_H
+
+#include <stdint.h>
+
+#include "shm/layout.h"
+
+struct shm_seg;
+
+struct stats_totals {
+	uint64_t	requests;
+	int64_t		conns_open;
+	uint64_t	conns_total;
+	uint64_t	bytes_in;	/* from clients */
+	uint64_t	bytes_out;	/* to clients */
+	uint64_t	resp[5];	/* 1xx .. 5xx */
+	uint64_t	errors;
+	int64_t		active;		/* requests in flight to sources, all sources */
+	uint32_t	workers_running;
+	double		req_s;		/* -1 until stats_rates() */
+};
+
+struct stats_worker {
+	uint32_t	idx;
+	int32_t		pid;
+	uint32_t	state;		/* enum shm_worker_state */
+	uint64_t	heartbeat_ms;
+	uint64_t	started_ms;
+	int64_t		conns_open;
+	uint64_t	conns_total;
+	uint64_t	requests;
+	uint64_t	bytes_in;
+	uint64_t	bytes_out;
+	uint64_t	resp[5];
+	uint64_t	errors;
+	uint64_t	conf_gen;
+	uint64_t	spawns;
+	double		req_s;		/* -1 until stats_rates() */
+};
+
+struct stats_source {
+	uint32_t	slot;
+	char		name[SHM_NAME_LEN];
+	char		addr[SHM_ADDR_LEN];
+	uint32_t	weight;
+	int		backup;
+	int		live;		/* in the current configuration */
+	int		up;		/* not down by checker, Retry-After or passive mark */
+	uint32_t	reason;		/* enum shm_reason when down, else SHM_R_NONE */
+	struct {
+		uint32_t	state, reason, fails, oks, status;
+		uint64_t	since_ms, down_until_ms, checks;
+	}		health;		/* the checker's record */
+	uint32_t	down_until_s;	/* passive mark, 0 = none */
+	int64_t		active;		/* global count, clamped at 0 */
+	uint64_t	requests;
+	uint64_t	resp[5];
+	uint64_t	failures;
+	uint64_t	retries;
+	uint64_t	bytes_in;	/* from the source */
+	uint64_t	bytes_out;	/* to the source */
+	uint64_t	lat_sum_us;
+	uint64_t	lat_count;	/* responses in the histogram */
+	uint64_t	hist[SHM_HIST_BUCKETS];
+	double		p50_us, p90_us, p99_us;	/* 0 when no response yet */
+	double		req_s;		/* -1 until stats_rates() */
+};
+
+/*
+ * One snapshot. The caller points workers/sources at arrays of wcap/scap
+ * entries (sized from seg->max_workers / max_sources to list everything);
+ * rows past the capacity still count in the totals.
+ */
+struct stats_snap {
+	uint64_t		 taken_ms;	/* CLOCK_MONOTONIC */
+	int32_t			 master_pid;
+	int			 master_alive;
+	uint32_t		 ver_major, ver_minor;
+	uint32_t		 conf_gen;
+	uint32_t		 nworkers;	/* configured */
+	uint64_t		 start_time;	/* unix seconds */
+	uint64_t		 start_ms;
+	uint32_t		 flags;		/* SHM_HDR_F_* */
+	int			 torn;		/* tables kept changing: best effort */
+	struct stats_totals	 tot;
+	struct stats_worker	*workers;
+	uint32_t		 wcap;
+	uint32_t		 nw;		/* rows filled */
+	struct stats_source	*sources;
+	uint32_t		 scap;
+	uint32_t		 ns;		/* rows filled: bound slots, live or not */
+};
+
+/*
+ * Reads seg into snap (its arrays and capacities set by the caller). Lists
+ * worker slots that are configured, occupied or have counted anything, and
+ * every bound source slot. Retries while the master is editing the tables
+ * (hdr.gen); if that never settles (a master killed mid-reload) the result
+ * is filled anyway with snap->torn = 1. Returns 0.
+ */
+int	stats_take(const struct shm_seg *seg, struct stats_snap *snap);
+
+/*
+ * Sets req_s in cur's totals, workers and sources from the counters of prev
+ * (an earlier snapshot of the same segment). Rows without a counterpart, or
+ * whose counters went backwards, get 0; with no elapsed time, everything
+ * stays -1.
+ */
+void	stats_rates(const struct stats_snap *prev, struct stats_snap *cur);
+
+/*
+ * Quantile q (0 < q <= 1) of a latency histogram of nbuckets (layout.h
+ * buckets), in microseconds: the upper bound of the bucket holding the
+ * ceil(q * count)-th smallest value (so an over-estimate by at most one
+ * quarter octave), the lower bound 2^28 for the overflow bucket, 0 for an
+ * empty histogram.
+ */
+double	stats_percentile(const uint64_t *hist, uint32_t nbuckets, double q);
+
+/* Bucket b's bounds in microseconds: [lower, upper). */
+double	stats_bucket_lower(uint32_t b);
+double	stats_bucket_upper(uint32_t b);
+
+/* "up"/"down", "running"..., "connect"... for printing; never NULL. */
+const char	*stats_worker_state_name(uint32_t state);
+const char	*stats_reason_name(uint32_t reason);
+
+#endif
