@@ -34,7 +34,9 @@ TOOLS_BIN  = $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%) \
 DEB_BUILD = gcc make pkg-config libev-dev libconfig-dev libonig-dev
 DEB_TEST  = libcriterion-dev curl python3 python3-pytest procps
 
-.PHONY: all run test unit integration asan-test deps deps-test clean check-deps check-headers
+PREFIX	?= /usr/local
+
+.PHONY: all install run test unit integration asan-test deps deps-test clean check-deps check-headers
 
 all: $(B)/sluice $(B)/sluice-stat $(TOOLS_BIN)
 
@@ -66,6 +68,11 @@ $(B)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcriterion
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/sluice $(DESTDIR)$(PREFIX)/sbin/sluice
+	install -m 755 $(B)/sluice-stat $(DESTDIR)$(PREFIX)/bin/sluice-stat
 
 # Installs only the Debian packages that are missing (needs root and apt-get).
 define install_missing

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <math.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -47,7 +48,6 @@ typedef void cf_fn(struct ld *ld, const config_setting_t *s, const struct cf_cmd
 typedef void group_check_fn(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
 
-static bool	bool_is_true(const config_setting_t *s);
 
 /*
  * Keys that are part of the schema but whose feature is not built yet. Their
@@ -62,8 +62,7 @@ static const struct unsupported {
 	unsup_fn	*when;
 	const char	*hint;
 } unsupported[] = {
-	{ "user",				NULL,			NULL },
-	{ "listeners[].proxy_protocol",		bool_is_true,		NULL },
+	{ NULL,					NULL,			NULL },	/* all built */
 };
 
 enum cf_kind {
@@ -146,6 +145,7 @@ static int	parse_cidr(const char *text, struct cidr_conf *cidr, const char **why
 static bool	is_alnum(int ch);
 static bool	is_tchar(int ch);
 static bool	ok_any(const char *v);
+static bool	ok_user(const char *v);
 static bool	ok_abs_path(const char *v);
 static bool	ok_shm_name(const char *v);
 static bool	ok_source_name(const char *v);
@@ -364,7 +364,7 @@ static const struct cf_cmd top_cmds[] = {
 	K_STR("pid_file", struct conf, pid_file, 0, "/tmp/sluice.pid", ok_any, "a file path"),
 	K_STR("shm", struct conf, shm, 0, "/sluice", ok_shm_name,
 	    "a POSIX shm name such as \"/sluice\" (one leading \"/\", at most 63 characters)"),
-	K_STR("user", struct conf, user, 0, NULL, ok_any, "a user name of at most 63 characters"),
+	K_STR("user", struct conf, user, 0, NULL, ok_user, "an existing user name"),
 	K_GROUP("log", struct conf, log, &log_group),
 	K_GROUP("limits", struct conf, limits, &limits_group),
 	K_GROUP("timeouts", struct conf, timeouts, &timeouts_group),
@@ -924,18 +924,12 @@ check_unsupported(struct ld *ld, const config_setting_t *s, const char *where,
 {
 	const struct unsupported *u;
 
-	for (u = unsupported; u < unsupported + sizeof(unsupported) / sizeof(unsupported[0]); u++) {
+	for (u = unsupported; u->key != NULL; u++) {
 		if (strcmp(u->key, schema) != 0 || (u->when != NULL && !u->when(s)))
 			continue;
 		err_at(ld, s, "%s: not supported yet%s%s%s", where, u->hint != NULL ? " (" : "",
 		    u->hint != NULL ? u->hint : "", u->hint != NULL ? ")" : "");
 	}
-}
-
-static bool
-bool_is_true(const config_setting_t *s)
-{
-	return config_setting_get_bool(s) != 0;
 }
 
 /*
@@ -1365,6 +1359,13 @@ static bool
 is_tchar(int ch)
 {
 	return is_alnum(ch) || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* The workers switch to this user after fork: it must exist now. */
+static bool
+ok_user(const char *v)
+{
+	return getpwnam(v) != NULL;
 }
 
 static bool

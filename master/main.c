@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "master/listen.h"
 #include "master/publish.h"
 #include "master/spawn.h"
+#include "master/upgrade.h"
 #include "shm/shm.h"
 
 #define DEFAULT_CONF	"/etc/sluice/sluice.conf"
@@ -27,6 +30,53 @@ static void	usage(void);
 static int	send_signal(const struct conf *c, const char *name);
 static int	write_pidfile(const char *path);
 static void	daemonize(void);
+static void	raise_nofile(const struct conf *c);
+static void	remove_own_pidfile(const char *path);
+
+/* After an upgrade the pid file may name the new master: leave that one. */
+static void
+remove_own_pidfile(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if (atol(buf) == (long)getpid())
+		unlink(path);
+}
+
+/*
+ * Each worker may hold max_connections clients plus as many backend
+ * connections: raise RLIMIT_NOFILE to that (root may raise the hard limit).
+ */
+static void
+raise_nofile(const struct conf *c)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)c->limits.max_connections * 2 + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit hard = { want, want };
+
+		if (setrlimit(RLIMIT_NOFILE, &hard) == 0)
+			return;
+		want = rl.rlim_max;
+		/* Short of 2x is common and mostly harmless; short of 1x is not. */
+		if (rl.rlim_max < c->limits.max_connections)
+			log_warnx("RLIMIT_NOFILE hard limit %llu is below max_connections = %u",
+			    (unsigned long long)rl.rlim_max, c->limits.max_connections);
+	}
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE %llu", (unsigned long long)want);
+}
 
 static void
 usage(void)
@@ -126,11 +176,12 @@ main(int argc, char **argv)
 	char err[768];
 	int test = 0, fg = 0, ch, rc;
 	int fds[HANDOFF_MAX_LISTEN];
-	char pidfile[CONF_STR_MAX], unix_paths[8][CONF_STR_MAX];
+	char pidfile[CONF_STR_MAX + 8], unix_paths[8][CONF_STR_MAX];
 	uint32_t i, nunix = 0, mw, ms, mr;
 	struct shm_seg seg;
 	sigset_t set;
 
+	upgrade_init(argc, argv);
 	while ((ch = getopt(argc, argv, "c:tfs:h")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -199,8 +250,11 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile(c);
 	for (i = 0; i < c->nlisteners; i++) {
-		fds[i] = listen_open(&c->listeners[i], err, sizeof(err));
+		fds[i] = upgrade_take_fd(&c->listeners[i].addr);
+		if (fds[i] == -1)
+			fds[i] = listen_open(&c->listeners[i], err, sizeof(err));
 		if (fds[i] == -1) {
 			log_error("%s", err);
 			if (log_open(NULL, c->log.level) == 0 && strcmp(c->log.error, "stderr") != 0)
@@ -211,8 +265,12 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (!fg)
+	upgrade_close_rest();
+	/* A new master from an upgrade stays the old one's child, as nginx's does. */
+	if (!fg && !upgrade_inherited())
 		daemonize();
+	if (upgrade_inherited())
+		shm_unlink(c->shm);	/* the old master keeps its mapping; the name is ours */
 	/* After daemonize: the segment records the pid that will supervise. */
 	publish_sizes(c, &mw, &ms, &mr);
 	if (shm_create(c->shm, mw, ms, mr, &seg, err, sizeof(err)) == -1) {
@@ -232,10 +290,12 @@ main(int argc, char **argv)
 	}
 	/* Unix listener paths are removed at exit; remember them before the conf goes. */
 	rc = spawn_run(file, c, fds, &seg);
-	shm_remove(&seg);
+	shm_remove(&seg);	/* only if the name is still ours */
 	shm_detach(&seg);
-	unlink(pidfile);
-	for (i = 0; i < nunix; i++)
+	remove_own_pidfile(pidfile);
+	snprintf(pidfile + strlen(pidfile), sizeof(pidfile) - strlen(pidfile), ".oldbin");
+	remove_own_pidfile(pidfile);
+	for (i = 0; i < nunix && !spawn_upgraded(); i++)
 		unlink(unix_paths[i]);
 	return rc;
 }

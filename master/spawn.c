@@ -22,6 +22,7 @@
 #include "master/health.h"
 #include "master/listen.h"
 #include "master/publish.h"
+#include "master/upgrade.h"
 #include "shm/shm.h"
 #include "worker/worker.h"
 
@@ -56,6 +57,14 @@ struct gen {
 static struct shm_seg	*seg;		/* the segment, created by main() */
 static uint8_t		 wslot_used[SHM_LIMIT_WORKERS];
 static pid_t		 checker_pid;	/* health checker, 0 = none */
+static pid_t		 upgrade_pid;	/* new master started by USR2, 0 = none */
+static int		 upgraded;	/* a new master was started at some point */
+
+int
+spawn_upgraded(void)
+{
+	return upgraded;
+}
 
 static double	now_s(void);
 static void	spawn_one(struct gen *g, uint32_t idx);
@@ -226,6 +235,17 @@ reap(struct gen **gens, uint32_t ngens, int stopping)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == upgrade_pid) {
+			upgrade_pid = 0;
+			if (WIFEXITED(st))
+				log_error("upgrade: the new master (pid %d) exited with status %d; "
+				    "this one keeps serving", (int)pid, WEXITSTATUS(st));
+			else
+				log_error("upgrade: the new master (pid %d) died of signal %d; "
+				    "this one keeps serving", (int)pid, WTERMSIG(st));
+			upgrade_failed(gens[ngens - 1]->conf->pid_file);
+			continue;
+		}
 		if (pid == checker_pid) {
 			checker_pid = 0;
 			if (!stopping)
@@ -469,7 +489,15 @@ spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *s
 			cur = g;
 			break;
 		case SIGUSR2:
-			log_warnx("SIGUSR2: binary upgrade is not supported yet");
+			if (stopping != STOP_NONE)
+				break;
+			if (upgrade_pid > 0) {
+				log_warnx("upgrade: pid %d is already the new master", (int)upgrade_pid);
+				break;
+			}
+			upgrade_pid = upgrade_exec(cur->ho.listen_fd, cur->ho.nlisten,
+			    cur->conf->pid_file);
+			upgraded |= upgrade_pid > 0;
 			break;
 		default:
 			break;	/* SIGCHLD or timeout: reap below */

@@ -17,4 +17,7 @@ struct shm_seg;
  */
 int	spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *shm);
 
+/* Did a binary upgrade start a new master (which now owns the sockets' paths)? */
+int	spawn_upgraded(void);
+
 #endif

@@ -25,6 +25,7 @@
 #include "common/http1.h"
 #include "common/io.h"
 #include "common/log.h"
+#include "common/proxyproto.h"
 #include "common/rewrite.h"
 #include "worker/alog.h"
 #include "worker/lb.h"
@@ -114,6 +115,7 @@ struct exch {
 };
 
 static void	io_cb(struct ev_loop *loop, ev_io *io, int revents);
+static void	set_peer(struct cconn *c, const struct sockaddr_storage *ss);
 static void	up_cb(struct ev_loop *loop, ev_io *io, int revents);
 static void	tmo_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static void	run(struct cconn *c);
@@ -162,15 +164,10 @@ cconn_exch_size(uint32_t maxh, uint32_t max_request_line)
 	    2 * ((size_t)max_request_line + TARGET_EXTRA) + LINES_CAP;
 }
 
-int
-cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss)
+/* The client's address as logs and X-Forwarded-For show it. */
+static void
+set_peer(struct cconn *c, const struct sockaddr_storage *ss)
 {
-	struct cconn *c = freelist_get(&w->fl_cconn);
-	int n;
-
-	if (c == NULL)
-		return -1;
-	*c = (struct cconn){ .magic = CCONN_MAGIC, .w = w, .fd = fd, .id = ++w->next_id };
 	c->peer_ss = *ss;
 	if (ss->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, c->peer,
@@ -181,8 +178,19 @@ cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss)
 	else
 		snprintf(c->peer, sizeof(c->peer), "unix");
 	c->peer_len = (uint8_t)strlen(c->peer);
-	n = snprintf(c->peer_xff, sizeof(c->peer_xff), "%s\r\n", c->peer);
-	(void)n;
+	snprintf(c->peer_xff, sizeof(c->peer_xff), "%s\r\n", c->peer);
+}
+
+int
+cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss, int proxy_hdr)
+{
+	struct cconn *c = freelist_get(&w->fl_cconn);
+
+	if (c == NULL)
+		return -1;
+	*c = (struct cconn){ .magic = CCONN_MAGIC, .w = w, .fd = fd, .id = ++w->next_id };
+	c->proxy_hdr = (uint8_t)proxy_hdr;
+	set_peer(c, ss);
 	ev_io_init(&c->io, io_cb, fd, 0);
 	ev_init(&c->tmo, tmo_cb);
 	c->next = w->conns;
@@ -491,7 +499,24 @@ step_read_head(struct cconn *c)
 		c->in.head = c->in.data = 0;
 	}
 	for (;;) {
-		if (c->in.data > 0) {
+		if (c->in.data > 0 && c->proxy_hdr) {
+			struct sockaddr_storage src;
+
+			r = proxyproto_parse(iobuf_ptr(&c->in), c->in.data, &src);
+			if (r == -1) {
+				log_info("conn=%llu: bad PROXY protocol header from %s",
+				    (unsigned long long)c->id, c->peer);
+				close_conn(c, "bad PROXY protocol header");
+				return STEP_DONE;
+			}
+			if (r > 0) {
+				if (src.ss_family != AF_UNSPEC)
+					set_peer(c, &src);
+				iobuf_consume(&c->in, (uint32_t)r);
+				c->proxy_hdr = 0;
+				continue;
+			}
+		} else if (c->in.data > 0) {
 			if (c->state == CC_IDLE) {
 				c->state = CC_READ_HEAD;
 				set_timer(c, TP_HEADER);

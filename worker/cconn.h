@@ -53,10 +53,14 @@ struct cconn {
 	char			 peer[48];	/* textual peer address */
 	char			 peer_xff[56];	/* peer + "\r\n", for X-Forwarded-For */
 	uint8_t			 peer_len;
+	uint8_t			 proxy_hdr;	/* a PROXY protocol header is still expected */
 };
 
-/* Takes ownership of an accepted, non-blocking socket. Returns 0 or -1. */
-int	cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss);
+/*
+ * Takes ownership of an accepted, non-blocking socket; proxy_hdr: the
+ * listener expects a PROXY protocol header first. Returns 0 or -1.
+ */
+int	cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss, int proxy_hdr);
 
 /* Graceful stop: every connection closes after its current or next response. */
 void	cconn_drain(struct cconn *c);

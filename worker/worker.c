@@ -5,6 +5,8 @@
 #include "worker/worker.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -30,6 +32,27 @@ static void	accepting(struct worker *w, int on);
 static void	sig_cb(struct ev_loop *loop, ev_signal *s, int revents);
 static void	grace_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static void	start_drain(struct worker *w);
+static void	drop_privileges(const char *user);
+
+/*
+ * `user`: the master keeps root (to bind new ports on reload); a worker
+ * gives it up for good once its sockets, segment and logs are open.
+ */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL)
+		fatalx("user %s: no such user", user);
+	if (setgroups(0, NULL) == -1 && errno != EPERM)
+		fatal("setgroups");
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1)
+		fatal("cannot become user %s", user);
+	if (pw->pw_uid != 0 && setuid(0) != -1)
+		fatalx("could regain root after dropping to %s", user);
+}
 static void	beat_cb(struct ev_loop *loop, ev_timer *t, int revents);
 
 /* Liveness for sluice-stat and the master: once a second. */
@@ -117,7 +140,8 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->conns_total, 1);
-		if (cconn_accept(w, fd, &ss) == -1) {
+		if (cconn_accept(w, fd, &ss,
+		    w->conf->listeners[io - w->acc].proxy_protocol) == -1) {
 			log_warnx("%s: out of memory for a connection", __func__);
 			close(fd);
 		}
@@ -253,6 +277,8 @@ worker_main(const struct handoff *ho)
 	ev_unref(w->loop);	/* the heartbeat alone does not keep the loop running */
 	if (alog_open(&w->alog, w->loop, c->log.access) == -1)
 		log_warn("cannot open access log %s; access logging is off", c->log.access);
+	if (c->user[0] != '\0' && getuid() == 0)
+		drop_privileges(c->user);
 	accepting(w, 1);
 	log_debug("started, backend %s", ev_backend(w->loop) == EVBACKEND_EPOLL ? "epoll" : "other");
 	ev_run(w->loop, 0);

@@ -41,13 +41,13 @@ def test_out_of_range_value_line(tmp_path):
     assert "reuse_max" in out
 
 
-def test_unsupported_key(tmp_path):
-    """user (privilege drop) is in the schema but not built yet: refused, not ignored."""
+def test_unknown_user(tmp_path):
+    """user must exist: the workers switch to it after fork."""
     conf, rc, out = check(tmp_path, 'routes = ( { host = "*"; sources = [ "a" ]; } );\n'
-                                    'user = "nobody";\n')
+                                    'user = "no-such-user-for-sluice";\n')
     assert rc == 1, out
     assert "%s:7" % conf in out, out
-    assert "user: not supported yet" in out
+    assert "user: expected an existing user name" in out, out
 
 
 def test_unknown_balancer(tmp_path):
