@@ -3,7 +3,7 @@
 Scriptable HTTP/1.1 origin server for sluice's integration tests (stdlib only).
 
 Run:    python3 backend.py --port N [--host 127.0.0.1] [--name NAME]
-                           [--idle-close SECONDS] [--drop-after N]
+                           [--idle-close SECONDS] [--drop-after N] [--delay SECONDS]
 Import: from backend import Backend, gen_bytes   (Backend(...).start() serves in a thread)
 
 One thread per TCP connection; keep-alive HTTP/1.1, honours "Connection: close"
@@ -21,8 +21,23 @@ Counters (reported by /__stats):
 
 Endpoints (any method; every response carries "X-Backend: NAME"; HEAD gets the
 same head as GET and no body):
-  /__stats                 JSON {"name", "accepts", "requests", "open"}
+  /__stats                 JSON {"name", "accepts", "requests", "open", "ws_sessions",
+                           "ws_eof", "health_checks"}
   /__reset                 zero accepts and requests, answer 200 "reset\\n"
+  /__health                200 "ok\\n", or 503 while the health switch is off (see
+                           /__mode); uncounted like /__stats, counted in /__stats
+                           as "health_checks" (for sluice's active health checker)
+  /__mode?K=V&...          sticky behaviour switches for the ordinary requests that
+                           follow (uncounted; answers the JSON of the whole mode):
+                             status=C        answer each with status C, body
+                                             "mode C\\n" (status=0: normal again)
+                             retry_after=V   with status: add "Retry-After: V"
+                             count=K         with status: only the next K requests
+                                             (then normal again); default unlimited
+                             delay=S         sleep S seconds before answering each
+                             health=0|1      /__health answers 503 (0) or 200 (1)
+                           /__mode with no query resets status, retry_after, delay
+                           (to --delay) and health
   /echo                    JSON of the request: name, method, target, path, query,
                            version, headers ([name, value] as received, in order,
                            case kept), body_len, body_sha256, conn_id (per-server
@@ -50,6 +65,8 @@ same head as GET and no body):
 Options:
   --idle-close T   close a connection that waits T seconds for a request head
                    (the backend side of a keep-alive pool race)
+  --delay S        sleep S seconds before answering each ordinary request
+                   (not /__stats, /__reset, /__health, /__mode)
   --drop-after N   on every connection, serve N requests, then read the next
                    request head and close without answering a byte
 """
@@ -65,7 +82,7 @@ import urllib.parse
 
 MAX_HEAD = 64 * 1024
 READ_TIMEOUT = 30.0
-CONTROL_PATHS = ("/__stats", "/__reset")
+CONTROL_PATHS = ("/__stats", "/__reset", "/__health", "/__mode")
 
 
 def byte_stream(n, seed="0", piece=65536):
@@ -177,7 +194,8 @@ class Request:
 
 
 class Backend:
-    def __init__(self, port=0, host="127.0.0.1", name="backend", idle_close=None, drop_after=None):
+    def __init__(self, port=0, host="127.0.0.1", name="backend", idle_close=None, drop_after=None,
+                 delay=None):
         self.name = name
         self.idle_close = idle_close
         self.drop_after = drop_after
@@ -188,6 +206,9 @@ class Backend:
         self.conn_seq = 0
         self.ws_sessions = 0
         self.ws_eof = 0
+        self.default_delay = delay or 0.0
+        self.health_checks = 0
+        self.mode = self.initial_mode()
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind((host, port))
@@ -385,22 +406,87 @@ class Backend:
             s.sendall(b"ws-eof\n")
         return False
 
+    def initial_mode(self):
+        return {"status": 0, "retry_after": None, "count": -1,
+                "delay": self.default_delay, "health": True}
+
+    def set_mode(self, query_list):
+        """/__mode: updates (or, without a query, resets) the sticky switches."""
+        with self.lock:
+            if not query_list:
+                self.mode = self.initial_mode()
+            for k, v in query_list:
+                if k == "status":
+                    self.mode["status"] = int(v)
+                    if int(v) == 0:
+                        self.mode["retry_after"] = None
+                        self.mode["count"] = -1
+                elif k == "retry_after":
+                    self.mode["retry_after"] = v
+                elif k == "count":
+                    self.mode["count"] = int(v)
+                elif k == "delay":
+                    self.mode["delay"] = float(v)
+                elif k == "health":
+                    self.mode["health"] = v not in ("0", "false", "off")
+                else:
+                    raise ValueError("unknown /__mode key %r" % k)
+            return dict(self.mode)
+
+    def take_mode(self):
+        """For one ordinary request: (delay, status or 0, retry_after or None)."""
+        with self.lock:
+            m = self.mode
+            status, ra = m["status"], m["retry_after"]
+            if status and m["count"] != -1:
+                if m["count"] <= 0:
+                    status, ra = 0, None
+                else:
+                    m["count"] -= 1
+                    if m["count"] == 0:
+                        m["status"], m["retry_after"], m["count"] = 0, None, -1
+            return m["delay"], status, ra
+
     def handle(self, s, req, cid, nreq, peer):
         """Answers req; returns True if the connection stays open."""
         keep = self.wants_keepalive(req)
         q = req.query
         p = req.path
+        if p not in CONTROL_PATHS:
+            delay, status, ra = self.take_mode()
+            if delay > 0:
+                time.sleep(delay)
+            if status:
+                extra = [("Retry-After", ra)] if ra is not None else []
+                self.send_simple(s, req, status, b"mode %d\n" % status, keep, extra=extra)
+                return keep
         if p == "/__stats":
             with self.lock:
                 doc = {"name": self.name, "accepts": self.accepts,
                        "requests": self.requests, "open": self.open,
-                       "ws_sessions": self.ws_sessions, "ws_eof": self.ws_eof}
+                       "ws_sessions": self.ws_sessions, "ws_eof": self.ws_eof,
+                       "health_checks": self.health_checks}
             self.send_simple(s, req, 200, json.dumps(doc).encode(), keep, "application/json")
         elif p == "/__reset":
             with self.lock:
                 self.accepts = 0
                 self.requests = 0
             self.send_simple(s, req, 200, b"reset\n", keep)
+        elif p == "/__health":
+            with self.lock:
+                self.health_checks += 1
+                ok = self.mode["health"]
+            if ok:
+                self.send_simple(s, req, 200, b"ok\n", keep)
+            else:
+                self.send_simple(s, req, 503, b"unhealthy\n", keep)
+        elif p == "/__mode":
+            try:
+                doc = self.set_mode(req.query_list)
+            except ValueError as e:
+                self.send_simple(s, req, 400, (str(e) + "\n").encode(), keep)
+                return keep
+            self.send_simple(s, req, 200, json.dumps(doc).encode(), keep, "application/json")
         elif p == "/echo":
             body = json.dumps(self.echo_doc(req, cid, nreq, peer)).encode()
             self.send_simple(s, req, 200, body, keep, "application/json",
@@ -480,8 +566,10 @@ def main(argv=None):
             help="close a connection idle for this many seconds")
     ap.add_argument("--drop-after", type=int, default=None,
             help="serve N requests per connection, then drop the next unanswered")
+    ap.add_argument("--delay", type=float, default=None,
+            help="sleep this many seconds before answering each ordinary request")
     a = ap.parse_args(argv)
-    b = Backend(a.port, a.host, a.name, a.idle_close, a.drop_after)
+    b = Backend(a.port, a.host, a.name, a.idle_close, a.drop_after, a.delay)
     print("backend %s listening on %s:%d" % (a.name, b.host, b.port), flush=True)
     try:
         b.serve_forever()

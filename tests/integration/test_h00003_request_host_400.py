@@ -46,7 +46,8 @@ def test_good_host_served(env, host):
     rb = rawbackend.start(env, "raw", responder=ok)
     s = env.sluice([rb.source])
 
-    r, _, err = exchange(s.port, b"GET /echo HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+    r, _, err = exchange(s.port, b"GET /echo HTTP/1.1\r\nHost: " + host + b"\r\n\r\n",
+                         close_wait=0.1)
     assert r is not None and r.status == 200, (r, err)
     assert rb.requests[0].get_all("Host") == [host.decode()], rb.requests[0].headers
 

@@ -31,7 +31,7 @@ def test_absolute_form(env, target, host_line, path, host):
     s = env.sluice([rb.source])
 
     data = b"GET " + target + b" HTTP/1.1\r\n" + (host_line or b"Host: example.test\r\n") + b"\r\n"
-    r, _, err = exchange(s.port, data)
+    r, _, err = exchange(s.port, data, close_wait=0.1)
     assert r is not None and r.status == 200, (r, err)
     req = rb.requests[0]
     assert req.target == path, req
@@ -49,7 +49,8 @@ def test_absolute_form_without_host_header(env):
     rb = rawbackend.start(env, "raw", responder=echo)
     s = env.sluice([rb.source])
 
-    r, _, err = exchange(s.port, b"GET http://example.test/path HTTP/1.1\r\n\r\n")
+    r, _, err = exchange(s.port, b"GET http://example.test/path HTTP/1.1\r\n\r\n",
+                           close_wait=0.1)
     assert r is not None and r.status in (200, 400), (r, err)
     if r.status == 200:
         assert rb.requests[0].target == "/path"
