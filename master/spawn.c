@@ -60,6 +60,19 @@ static pid_t		 checker_pid;	/* health checker, 0 = none */
 static pid_t		 upgrade_pid;	/* new master started by USR2, 0 = none */
 static int		 upgraded;	/* a new master was started at some point */
 
+void
+spawn_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+}
+
 int
 spawn_upgraded(void)
 {
@@ -406,14 +419,7 @@ spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *s
 	log_info("ready: %u worker(s), %u listener(s), pid %d", cur->nslots, cur->ho.nlisten,
 	    (int)getpid());
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
+	spawn_sigset(&set);
 	for (;;) {
 		/* Sleep until a signal or the next respawn/kill deadline. */
 		t = now_s();

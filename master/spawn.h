@@ -5,6 +5,8 @@
 #ifndef SLUICE_SPAWN_H
 #define SLUICE_SPAWN_H
 
+#include <signal.h>
+
 struct conf;
 struct shm_seg;
 
@@ -16,6 +18,9 @@ struct shm_seg;
  * caller; generations publish into it. Returns the exit status.
  */
 int	spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *shm);
+
+/* The signals the master takes in its loop (blocked everywhere else). */
+void	spawn_sigset(sigset_t *set);
 
 /* Did a binary upgrade start a new master (which now owns the sockets' paths)? */
 int	spawn_upgraded(void);

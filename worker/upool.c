@@ -12,6 +12,7 @@
 #include "worker/worker.h"
 
 static void	unlink_idle(struct uconn *u);
+static void	idle_end(struct uconn *u);
 static void	idle_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 static void	idle_tmo_cb(struct ev_loop *loop, ev_timer *t, int revents);
 
@@ -36,13 +37,10 @@ unlink_idle(struct uconn *u)
 	p->nidle--;
 }
 
+/* Any event on a parked connection, or its idle timeout, ends it. */
 static void
-idle_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+idle_end(struct uconn *u)
 {
-	struct uconn *u = (struct uconn *)((char *)io - offsetof(struct uconn, io));
-
-	(void)loop;
-	(void)revents;
 	if (u->magic != UCONN_MAGIC)
 		return;
 	unlink_idle(u);
@@ -50,16 +48,19 @@ idle_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 static void
-idle_tmo_cb(struct ev_loop *loop, ev_timer *t, int revents)
+idle_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct uconn *u = (struct uconn *)((char *)t - offsetof(struct uconn, idle));
-
 	(void)loop;
 	(void)revents;
-	if (u->magic != UCONN_MAGIC)
-		return;
-	unlink_idle(u);
-	uconn_close(u);
+	idle_end((struct uconn *)((char *)io - offsetof(struct uconn, io)));
+}
+
+static void
+idle_tmo_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	idle_end((struct uconn *)((char *)t - offsetof(struct uconn, idle)));
 }
 
 struct uconn *
