@@ -109,6 +109,7 @@ struct exch {
 	const char		*src_name;	/* last source tried, or NULL */
 	uint64_t		 up_in, up_out;	/* bytes from / to the current source */
 	int			 act_src;	/* conf source index counted active in shm, or -1 */
+	int			 probe;		/* this request probes a source marked down */
 	char			 alog_req[512];	/* request line, Referer, User-Agent (NUL-separated) */
 	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+EXTRA_IOV], siov[maxh+EXTRA_IOV],
 	 * target[tcap], lines[LINES_CAP] */
@@ -216,7 +217,8 @@ cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss, int pr
 void
 cconn_drain(struct cconn *c)
 {
-	if (c->x != NULL)
+	/* Only a response whose head is not out yet can still say Connection: close. */
+	if (c->x != NULL && c->state == CC_EXCH && c->x->rs == RS_HEAD)
 		c->x->cli_close = 1;
 }
 
@@ -385,12 +387,22 @@ run(struct cconn *c)
 		ev_feed_event(w->loop, &c->io, 0);
 		return;
 	}
+	/*
+	 * A read interest nobody needs right now stays registered while nothing
+	 * is pending on the socket: dropping and re-adding it would cost two
+	 * epoll_ctl calls per request. Once bytes or EOF do wait unread
+	 * (level-triggered), it is dropped so the loop cannot spin.
+	 */
 	ev = ((c->want & RDY_CR) ? EV_READ : 0) | ((c->want & RDY_CW) ? EV_WRITE : 0);
+	if ((c->io_events & EV_READ) && !(c->ready & RDY_CR))
+		ev |= EV_READ;
 	watch(w->loop, &c->io, &c->io_events, ev);
 	if (c->x != NULL && c->x->up != NULL) {
 		struct uconn *u = c->x->up;
 		int uev = ((c->want & RDY_UR) ? EV_READ : 0) | ((c->want & RDY_UW) ? EV_WRITE : 0);
 
+		if (ev_is_active(&u->io) && (u->io.events & EV_READ) && !(c->ready & RDY_UR))
+			uev |= EV_READ;
 		if ((u->io.events & (EV_READ | EV_WRITE)) != uev || !ev_is_active(&u->io)) {
 			ev_io_stop(w->loop, &u->io);
 			ev_io_set(&u->io, u->fd, uev);
@@ -558,6 +570,8 @@ step_read_head(struct cconn *c)
 			c->ready &= ~RDY_CR;
 			continue;
 		}
+		if (n > 0)
+			shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->bytes_in, (uint64_t)n);
 		if (n <= 0) {
 			close_conn(c, n == 0 ? "client closed" : "client read error");
 			return STEP_DONE;
@@ -657,7 +671,7 @@ pick_source(struct cconn *c)
 	for (;;) {
 		if (x->attempts > rc->retries)
 			return error_response(c, 502, x->rq_mode != BODY_NONE);
-		x->ri = lb_pick(w, x->route, &c->peer_ss, x->tried);
+		x->ri = lb_pick(w, x->route, &c->peer_ss, x->tried, &x->probe);
 		if (x->ri < 0)
 			return error_response(c, 502, x->rq_mode != BODY_NONE);
 		x->tried |= UINT64_C(1) << x->ri;
@@ -682,7 +696,11 @@ pick_source(struct cconn *c)
 		break;
 	}
 	u->owner = c;
-	ev_io_init(&u->io, up_cb, u->fd, 0);
+	/* A pooled connection keeps its registered read watcher: only its callback changes. */
+	if (ev_is_active(&u->io))
+		ev_set_cb(&u->io, up_cb);
+	else
+		ev_io_init(&u->io, up_cb, u->fd, 0);
 	x->up = u;
 	x->act_src = (int)p->src_idx;
 	shm_active_inc(w->ho->shm, w->ho->shm_slot, w->ho->src_slot[p->src_idx]);
@@ -1024,6 +1042,7 @@ fwd_request(struct cconn *c)
 			close_conn(c, "client closed during the request body");
 			return STEP_DONE;
 		}
+		shm_add(&shm_worker(c->w->ho->shm, c->w->ho->shm_slot)->bytes_in, (uint64_t)n);
 		if ((uint32_t)n < room)
 			c->ready &= ~RDY_CR;
 		res = STEP_NEXT;
@@ -1284,7 +1303,7 @@ resp_head(struct cconn *c)
 		x->tunnel = 1;
 		x->rs_mode = BODY_NONE;
 		x->rs_complete = 1;
-		lb_ok(w, x->up->pool->src_idx);
+		lb_ok(w, x->up->pool->src_idx, x->probe);
 		build_response(c);
 		x->rs = RS_BODY;
 		return STEP_NEXT;
@@ -1311,7 +1330,7 @@ resp_head(struct cconn *c)
 			shm_add(&ws->resp[cls], 1);
 		shm_wsrc_latency(ws, (uint64_t)((x->t_up_head - x->t_up_start) * 1e6));
 	}
-	lb_ok(w, x->up->pool->src_idx);
+	lb_ok(w, x->up->pool->src_idx, x->probe);
 	if ((s->status == 503 || s->status == 429) && (ra = retry_after(s)) > 0)
 		lb_retry_after(w, x->up->pool->src_idx, (uint32_t)ra);
 	x->up_close = (s->flags & HTTP1_F_CONN_CLOSE) ||
@@ -1468,7 +1487,12 @@ finish(struct cconn *c)
 	reuse = !x->up_close && x->rq == RQ_DONE && x->rs_mode != BODY_CLOSE && x->rb.data == 0 &&
 	    x->up->nreq < rc->reuse_requests && !w->draining && rc->reuse_max > 0;
 	iobuf_consume(&c->in, x->rq_scan);
-	if (x->cli_close || w->draining) {
+	/*
+	 * While draining, a response that went out without Connection: close
+	 * leaves the connection open: its next request is answered with the
+	 * close, so the client never meets a close it was not told about.
+	 */
+	if (x->cli_close) {
 		exch_free(c, reuse);
 		close_conn(c, "response complete, closing");
 		return STEP_DONE;
@@ -1745,7 +1769,6 @@ up_release(struct cconn *c, int reuse)
 	}
 	if (x->up == NULL)
 		return;
-	ev_io_stop(w->loop, &x->up->io);
 	if (reuse)
 		upool_put(x->up, w->conf->timeouts.backend_idle);
 	else

@@ -24,6 +24,8 @@ enum cand { C_NO = 0, C_YES, C_PROBE, C_MARKED };
 
 static enum cand	candidate(struct worker *w, uint32_t src_idx, uint32_t now_s, uint64_t now_ms);
 static struct shm_source *src_shm(struct worker *w, uint32_t src_idx);
+static int	pick_rr(struct worker *w, struct route_rt *r, struct shm_route *sr,
+		    const uint8_t *ok, uint32_t n);
 
 static struct shm_source *
 src_shm(struct worker *w, uint32_t src_idx)
@@ -76,47 +78,89 @@ lb_init(struct worker *w)
 	return 0;
 }
 
+/*
+ * Smooth weighted round-robin over exactly the usable sources: every worker
+ * builds the same schedule for the same usable set (cached per route until
+ * the set changes), and the route's one shared ticket walks it, so a down
+ * source or an idle backup never skews the others' shares.
+ */
+static int
+pick_rr(struct worker *w, struct route_rt *r, struct shm_route *sr, const uint8_t *ok,
+    uint32_t n)
+{
+	const struct route_conf *rc = r->conf;
+	uint32_t wt[SHM_ROUTE_SOURCES], map[SHM_ROUTE_SOURCES], sched[SHM_SCHED_LEN];
+	uint64_t mask = 0;
+	uint32_t i, m = 0, len;
+
+	for (i = 0; i < n; i++)
+		if (ok[i]) {
+			mask |= UINT64_C(1) << i;
+			map[m] = i;
+			wt[m++] = w->conf->sources[rc->sources[i]].weight;
+		}
+	if (m == 0)
+		return -1;
+	if (r->rr_mask != mask || r->rr_sched == NULL) {
+		if (r->rr_sched == NULL && (r->rr_sched = malloc(SHM_SCHED_LEN)) == NULL)
+			return (int)map[0];
+		len = lb_sched_build(wt, m, sched, SHM_SCHED_LEN);
+		for (i = 0; i < len; i++)
+			r->rr_sched[i] = (uint8_t)map[sched[i]];
+		r->rr_len = len;
+		r->rr_mask = mask;
+	}
+	if (r->rr_len == 0)
+		return (int)map[0];
+	return r->rr_sched[shm_route_ticket(sr) % r->rr_len];
+}
+
 int
-lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr_storage *peer, uint64_t tried)
+lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr_storage *peer, uint64_t tried,
+    int *probe)
 {
 	const struct route_conf *rc = r->conf;
 	struct shm_route *sr = shm_route(w->ho->shm, w->ho->route_base + r->idx_no);
 	uint8_t ok[SHM_ROUTE_SOURCES];
 	enum cand cand[SHM_ROUTE_SOURCES];
-	uint64_t now_ms = shm_now_ms(), t, h;
-	uint32_t now_s = (uint32_t)(now_ms / 1000), n, i, k, len;
-	int pass, any, pick = -1, pos;
+	uint64_t now_ms = shm_now_ms(), h;
+	uint32_t now_s = (uint32_t)(now_ms / 1000), n, i;
+	int pass, any, pick = -1;
 
+	*probe = 0;
 	n = rc->nsources < SHM_ROUTE_SOURCES ? rc->nsources : SHM_ROUTE_SOURCES;
 	for (i = 0; i < n; i++)
 		cand[i] = (tried & (UINT64_C(1) << i)) ? C_NO : candidate(w, rc->sources[i], now_s, now_ms);
 	/*
-	 * Pass 0: usable primaries; 1: usable backups; 2: an expired mark, as the
-	 * one probe; 3: when every source is passively marked down, try one anyway
-	 * rather than fail for sure (nginx ignores max_fails for a lone server).
+	 * A source whose passive mark expired gets one probe request at once:
+	 * the worker that wins the claim sends it, the others keep skipping it
+	 * until the probe's answer clears or renews the mark.
 	 */
-	for (pass = 0; pass < 4 && pick < 0; pass++) {
+	for (i = 0; i < n; i++)
+		if (cand[i] == C_PROBE && shm_source_claim_probe(src_shm(w, rc->sources[i]), now_s,
+		    (uint32_t)w->conf->sources[rc->sources[i]].fail_timeout + 1) == 1) {
+			*probe = 1;
+			return (int)i;
+		}
+	/*
+	 * Pass 0: usable primaries; 1: usable backups; 2: when every source is
+	 * passively marked down, try one anyway rather than fail for sure (nginx
+	 * ignores max_fails for a lone server).
+	 */
+	for (pass = 0; pass < 3 && pick < 0; pass++) {
 		any = 0;
 		for (i = 0; i < n; i++) {
 			int backup = w->conf->sources[rc->sources[i]].backup;
 
 			ok[i] = pass < 2 ? (cand[i] == C_YES && backup == (pass == 1)) :
-			    pass == 2 ? cand[i] == C_PROBE : cand[i] == C_MARKED;
+			    cand[i] == C_MARKED;
 			any |= ok[i];
 		}
 		if (!any)
 			continue;
-		if (pass == 3) {
+		if (pass == 2) {
 			for (i = 0; i < n && pick < 0; i++)
 				if (ok[i])
-					pick = (int)i;
-			break;
-		}
-		if (pass == 2) {
-			/* Only the worker that wins the claim sends the probe request. */
-			for (i = 0; i < n && pick < 0; i++)
-				if (ok[i] && shm_source_claim_probe(src_shm(w, rc->sources[i]), now_s,
-				    (uint32_t)w->conf->sources[rc->sources[i]].fail_timeout + 1) == 1)
 					pick = (int)i;
 			break;
 		}
@@ -148,17 +192,7 @@ lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr_storage *pee
 					pick = (int)i;
 			break;
 		default:
-			/* One ticket per pick; skipping unusable entries walks on from it. */
-			len = atomic_load_explicit(&sr->sched_len, memory_order_relaxed);
-			t = shm_route_ticket(sr);
-			for (k = 0; k < len && pick < 0; k++) {
-				pos = shm_route_sched_at(sr, t + k);
-				if (pos >= 0 && (uint32_t)pos < n && ok[pos])
-					pick = pos;
-			}
-			for (i = 0; i < n && pick < 0; i++)	/* schedule being rewritten */
-				if (ok[i])
-					pick = (int)i;
+			pick = pick_rr(w, r, sr, ok, n);
 			break;
 		}
 	}
@@ -179,16 +213,15 @@ lb_failed(struct worker *w, uint32_t src_idx, uint32_t reason)
 }
 
 void
-lb_ok(struct worker *w, uint32_t src_idx)
+lb_ok(struct worker *w, uint32_t src_idx, int probe)
 {
 	struct shm_source *s = src_shm(w, src_idx);
-
 	uint32_t du = atomic_load_explicit(&s->down_until_s, memory_order_relaxed);
 
 	if (du == 0 && atomic_load_explicit(&s->pfails, memory_order_relaxed) == 0)
 		return;		/* the common case costs two loads */
-	/* A Retry-After holds even while earlier requests still succeed. */
-	if (du > (uint32_t)(shm_now_ms() / 1000) &&
+	/* A Retry-After holds even while requests sent before it still succeed. */
+	if (!probe && du > (uint32_t)(shm_now_ms() / 1000) &&
 	    atomic_load_explicit(&s->preason, memory_order_relaxed) == SHM_R_RETRY_AFTER)
 		return;
 	if (shm_source_mark_up(s) == 1)
@@ -204,7 +237,9 @@ lb_retry_after(struct worker *w, uint32_t src_idx, uint32_t seconds)
 		seconds = RETRY_AFTER_MAX;
 	if (seconds == 0)
 		return;
-	if (shm_source_mark_down(src_shm(w, src_idx), now_s, now_s + seconds, SHM_R_RETRY_AFTER) == 1)
+	/* Marks are whole seconds: round up, so the hold is never shorter than asked. */
+	if (shm_source_mark_down(src_shm(w, src_idx), now_s, now_s + seconds + 1,
+	    SHM_R_RETRY_AFTER) == 1)
 		log_warnx("source %s out for %us (Retry-After)", w->conf->sources[src_idx].name,
 		    seconds);
 }

@@ -26,6 +26,9 @@ struct route_rt {
 	uint32_t		 idx_no;	/* position in the array = in conf->routes */
 	struct lb_ring_point	*ring;		/* ip_hash: consistent hash ring, owned */
 	uint32_t		 nring;
+	uint8_t			*rr_sched;	/* round_robin over the usable set, owned */
+	uint32_t		 rr_len;
+	uint64_t		 rr_mask;	/* usable set rr_sched was built for */
 	struct route_idx	*idx;		/* lookup index of the whole array; owned by element 0 */
 };
 

@@ -70,7 +70,7 @@ upool_get(struct upool *p, ev_tstamp now)
 
 	while ((u = p->idle) != NULL) {
 		unlink_idle(u);
-		ev_io_stop(u->w->loop, &u->io);
+		/* The read watcher stays registered; the caller switches its callback. */
 		ev_timer_stop(u->w->loop, &u->idle);
 		/* Leave a margin so we never send just as the backend times out. */
 		if (u->expires == 0 || u->expires - 0.5 > now)
@@ -104,9 +104,13 @@ upool_put(struct uconn *u, ev_tstamp idle_timeout)
 		p->idle->prev = u;
 	p->idle = u;
 	p->nidle++;
-	ev_io_stop(loop, &u->io);
-	ev_io_init(&u->io, idle_io_cb, u->fd, EV_READ);
-	ev_io_start(loop, &u->io);
+	if (ev_is_active(&u->io) && (u->io.events & (EV_READ | EV_WRITE)) == EV_READ) {
+		ev_set_cb(&u->io, idle_io_cb);	/* already watching reads: no epoll_ctl */
+	} else {
+		ev_io_stop(loop, &u->io);
+		ev_io_init(&u->io, idle_io_cb, u->fd, EV_READ);
+		ev_io_start(loop, &u->io);
+	}
 	ev_timer_init(&u->idle, idle_tmo_cb, tmo, 0.);
 	ev_timer_start(loop, &u->idle);
 }

@@ -24,7 +24,11 @@ struct upool {
 
 void	upool_init(struct upool *p, const struct source_conf *src, uint32_t src_idx, uint32_t max);
 
-/* Takes the most recently used idle connection that is still fresh, or NULL. */
+/*
+ * Takes the most recently used idle connection that is still fresh, or NULL.
+ * Its read watcher is still active (with the pool's callback): the caller
+ * sets its own callback with ev_set_cb() before returning to the loop.
+ */
 struct uconn *upool_get(struct upool *p, ev_tstamp now);
 
 /*

@@ -89,13 +89,29 @@ def env(tmp_path):
         assert not found, "sanitizer report in %s:\n%s" % (s.log_path, text[-4000:])
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "limit(seconds): raise this test's time limit above TEST_LIMIT "
+        "(for the few long scenarios, e.g. load during reloads)")
+
+
+def time_limit(item):
+    """TEST_LIMIT, or the larger limit of a @pytest.mark.limit(seconds) marker."""
+    m = item.get_closest_marker("limit")
+    if m is not None and m.args:
+        return max(TEST_LIMIT, float(m.args[0]))
+    return TEST_LIMIT
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
+    limit = time_limit(item)
+
     def on_alarm(signum, frame):
-        raise TestTimeout("test ran longer than %.0f s" % TEST_LIMIT)
+        raise TestTimeout("test ran longer than %.0f s" % limit)
 
     old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, TEST_LIMIT)
+    signal.setitimer(signal.ITIMER_REAL, limit)
     try:
         yield
     finally:

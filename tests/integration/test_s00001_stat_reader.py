@@ -2,7 +2,8 @@
 golden layout of tests/unit/shm/test_layout.c (so this is also a second,
 independent reading of the ABI): the table, --json, --prometheus (checked by
 a parser of the text format), -w, and the refusals (no segment, another
-layout version). Skipped until the build produces sluice-stat."""
+layout version). Every test fails (never skips) when the sluice-stat binary
+is missing: $SLUICE_STAT_BIN, else $SLUICE_STAT, else next to the sluice binary."""
 
 import os
 import re
@@ -16,9 +17,13 @@ import pytest
 
 from harness import sluice_bin
 
-STAT = os.environ.get("SLUICE_STAT_BIN") or str(Path(sluice_bin()).parent / "sluice-stat")
+STAT = (os.environ.get("SLUICE_STAT_BIN") or os.environ.get("SLUICE_STAT")
+        or str(Path(sluice_bin()).parent / "sluice-stat"))
 
-pytestmark = pytest.mark.skipif(not os.access(STAT, os.X_OK), reason="no sluice-stat binary")
+
+def need_stat():
+    assert os.access(STAT, os.X_OK), "no sluice-stat binary at %s (run make?)" % STAT
+
 
 # Golden layout 1.0 (shm/layout.h; tests/unit/shm/test_layout.c).
 MAGIC = 0x3130454349554C53
@@ -113,6 +118,7 @@ def seg():
 
 
 def stat(*args, timeout=5):
+    need_stat()
     p = subprocess.run([STAT] + list(args), capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
@@ -216,6 +222,7 @@ def test_prometheus(seg):
 
 
 def test_watch_refreshes_until_sigint(seg):
+    need_stat()
     p = subprocess.Popen([STAT, "-n", seg.name, "-w", "0.2"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     time.sleep(0.9)
