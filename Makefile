@@ -104,10 +104,12 @@ integration: all
 		$(PYTHON) -m pytest -q tests/integration
 
 # The README's test command: installs what is missing, then unit and
-# integration tests, then the same suite under ASan+UBSan.
+# integration tests, the same suite under ASan+UBSan, and a short run of
+# every fuzz harness plus the replay of saved fuzz inputs.
 test: deps-test
 	@$(MAKE) --no-print-directory unit integration
 	@$(MAKE) --no-print-directory asan-test
+	@$(MAKE) --no-print-directory fuzz-smoke fuzz-regress
 
 asan-test:
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -129,3 +131,4 @@ check-headers:
 clean:
 	rm -rf build
 -include tests/fuzz/fuzz.mk
+-include tests/bench/bench.mk

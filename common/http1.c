@@ -407,10 +407,9 @@ parse_target(struct pctx *x, struct http1_req *req)
 			p += 8;
 		else
 			return fail(x, 400, "unsupported scheme in request target");
-		for (a = p; p < end && *p != '/' && *p != '?' && *p != '#'; p++)
+		/* '#' was refused above, so the authority ends at '/', '?' or the end. */
+		for (a = p; p < end && *p != '/' && *p != '?'; p++)
 			;
-		if (p < end && *p == '#')
-			return fail(x, 400, "fragment in request target");
 		/* "http://h?q" means "/?q": the caller adds the "/" (no room here) */
 		if (p < end && *p == '?')
 			req->flags |= HTTP1_F_EMPTY_PATH;
