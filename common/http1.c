@@ -48,7 +48,7 @@ enum chunk_state {
 };
 
 static int	fail(struct pctx *, int, const char *);
-static int	is_tchar(unsigned char);
+static inline int	is_tchar(unsigned char);
 static int	is_digit(unsigned char);
 static int	is_alpha(unsigned char);
 static int	hex_val(unsigned char);
@@ -112,13 +112,26 @@ lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-/* RFC 9110 §5.6.2 tchar. */
-static int
+/* RFC 9110 §5.6.2 tchar, as a table: every header name byte goes through it. */
+static const unsigned char tchar_tab[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+	['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+	['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+	['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
+static inline int
 is_tchar(unsigned char c)
 {
-	if (is_alpha(c) || is_digit(c))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	return tchar_tab[c];
 }
 
 static int
@@ -973,14 +986,14 @@ bad:
 }
 
 int
-http1_str_eq(struct http1_str s, const char *lit)
+http1_caseeq(const char *a, const char *b, size_t n)
 {
-	uint32_t i;
+	size_t i;
 
-	for (i = 0; i < s.len; i++)
-		if (lit[i] == '\0' || lower((unsigned char)s.p[i]) != lower((unsigned char)lit[i]))
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i] && lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
 			return 0;
-	return lit[i] == '\0';
+	return 1;
 }
 
 const struct http1_header *

@@ -127,8 +127,21 @@ struct http1_chunked {
 ssize_t	http1_chunked_feed(struct http1_chunked *c, const char *buf, size_t len,
 	    const char **data, size_t *data_len);
 
-/* Case-insensitive comparison of a view with a NUL-terminated string. */
-int	http1_str_eq(struct http1_str s, const char *lit);
+/* Case-insensitive equality of n bytes (ASCII letters only fold). */
+int	http1_caseeq(const char *a, const char *b, size_t n);
+
+/*
+ * Case-insensitive comparison of a view with a NUL-terminated string.
+ * Inline so that a literal's length is a constant and most mismatches cost
+ * one compare (header classification calls this many times per request).
+ */
+static inline int
+http1_str_eq(struct http1_str s, const char *lit)
+{
+	size_t n = __builtin_strlen(lit);
+
+	return s.len == n && http1_caseeq(s.p, lit, n);
+}
 
 /* Finds the first header named name (case-insensitive); NULL if none. */
 const struct http1_header *http1_find(const struct http1_header *h, uint32_t n,

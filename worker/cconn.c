@@ -235,25 +235,28 @@ watch(struct ev_loop *loop, ev_io *io, int *cur, int events)
 	*cur = events;
 }
 
+/*
+ * Sets the connection's deadline for phase. The libev timer is re-armed only
+ * when the new deadline comes before the armed one; a timer that fires
+ * early re-arms itself for the rest (libev's "be smart about timeouts"), so
+ * a keep-alive request moves deadlines without touching the timer heap.
+ * Header deadlines count from the request's first byte (head_t0); idle
+ * phases (backend, send, tunnel) restart from now on every call.
+ */
 static void
 set_timer(struct cconn *c, int phase)
 {
 	const struct timeouts_conf *t = &c->w->conf->timeouts;
-	ev_tstamp d = 0;
+	ev_tstamp now = ev_now(c->w->loop), d;
 
-	if (phase == c->tmo_phase) {
-		/* Backend and send phases are idle timeouts: progress restarts them. */
-		if (phase == TP_BACKEND || phase == TP_SEND || phase == TP_TUNNEL)
-			ev_timer_again(c->w->loop, &c->tmo);
+	if (phase == c->tmo_phase && phase != TP_BACKEND && phase != TP_SEND && phase != TP_TUNNEL)
 		return;
-	}
-	c->tmo_phase = phase;
 	switch (phase) {
 	case TP_KEEPALIVE:
 		d = t->client_keepalive;
 		break;
 	case TP_HEADER:
-		d = t->client_header;
+		d = t->client_header - (now - c->head_t0);
 		break;
 	case TP_CONNECT:
 		d = t->backend_connect;
@@ -266,11 +269,17 @@ set_timer(struct cconn *c, int phase)
 		d = t->tunnel > 0 ? t->tunnel : 3600;
 		break;
 	default:
-		ev_timer_stop(c->w->loop, &c->tmo);
+		c->tmo_phase = TP_NONE;	/* an armed timer finds nothing to do */
 		return;
 	}
-	c->tmo.repeat = d;
-	ev_timer_again(c->w->loop, &c->tmo);
+	c->tmo_phase = phase;
+	c->deadline = now + d;
+	if (!ev_is_active(&c->tmo) || c->deadline < c->armed - 0.001) {
+		ev_timer_stop(c->w->loop, &c->tmo);
+		ev_timer_set(&c->tmo, d > 0 ? d : 0., 0.);
+		ev_timer_start(c->w->loop, &c->tmo);
+		c->armed = c->deadline;
+	}
 }
 
 static void
@@ -314,11 +323,16 @@ tmo_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct exch *x = c->x;
 	enum step r = STEP_DONE;
 
-	(void)loop;
 	(void)revents;
-	if (c->magic != CCONN_MAGIC)
+	if (c->magic != CCONN_MAGIC || c->tmo_phase == TP_NONE)
 		return;
-	ev_timer_stop(c->w->loop, &c->tmo);
+	if (ev_now(loop) < c->deadline - 0.001) {
+		/* The deadline moved on since the timer was armed: sleep the rest. */
+		ev_timer_set(&c->tmo, c->deadline - ev_now(loop), 0.);
+		ev_timer_start(loop, &c->tmo);
+		c->armed = c->deadline;
+		return;
+	}
 	c->tmo_phase = TP_NONE;
 	switch (c->state) {
 	case CC_READ_HEAD:
@@ -530,8 +544,9 @@ step_read_head(struct cconn *c)
 			}
 		} else if (c->in.data > 0) {
 			if (c->state == CC_IDLE) {
+				/* The header deadline is armed only if we have to wait. */
 				c->state = CC_READ_HEAD;
-				set_timer(c, TP_HEADER);
+				c->head_t0 = ev_now(w->loop);
 			}
 			x = c->x != NULL ? c->x : exch_new(c);
 			if (x == NULL) {
@@ -557,6 +572,8 @@ step_read_head(struct cconn *c)
 		}
 		if (!(c->ready & RDY_CR)) {
 			c->want |= RDY_CR;
+			if (c->state == CC_READ_HEAD)
+				set_timer(c, TP_HEADER);
 			if (c->state == CC_IDLE && c->in.data == 0 && c->in.area != NULL) {
 				/* An idle keep-alive connection holds no buffer. */
 				freelist_put(&w->fl_buf, c->in.area);
@@ -741,18 +758,29 @@ conn_names(const struct http1_header *h, uint32_t n, struct http1_str name)
 	return 0;
 }
 
-/* RFC 9110 §7.6.1: fields that only mean something on one connection. */
+/*
+ * RFC 9110 §7.6.1: fields that only mean something on one connection.
+ * By length first: this runs for every header of every message.
+ */
 static int
-hop_by_hop(struct http1_str name)
+hop_by_hop(struct http1_str n)
 {
-	static const char *const hop[] = { "connection", "keep-alive", "proxy-connection", "te",
-		"trailer", "transfer-encoding", "upgrade", "proxy-authenticate" };
-	size_t i;
-
-	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (http1_str_eq(name, hop[i]))
-			return 1;
-	return 0;
+	switch (n.len) {
+	case 2:
+		return http1_caseeq(n.p, "te", 2);
+	case 7:
+		return http1_caseeq(n.p, "trailer", 7) || http1_caseeq(n.p, "upgrade", 7);
+	case 10:
+		return http1_caseeq(n.p, "connection", 10) || http1_caseeq(n.p, "keep-alive", 10);
+	case 16:
+		return http1_caseeq(n.p, "proxy-connection", 16);
+	case 17:
+		return http1_caseeq(n.p, "transfer-encoding", 17);
+	case 18:
+		return http1_caseeq(n.p, "proxy-authenticate", 18);
+	default:
+		return 0;
+	}
 }
 
 static int
@@ -1170,8 +1198,7 @@ relay_response(struct cconn *c)
 			if (n == IO_AGAIN) {
 				c->ready &= ~RDY_CW;
 				c->want |= RDY_CW;
-				if (c->tmo_phase != TP_SEND)
-					set_timer(c, TP_SEND);
+				set_timer(c, TP_SEND);
 				return res;
 			}
 			if (n < 0) {
@@ -1499,8 +1526,7 @@ finish(struct cconn *c)
 	}
 	exch_free(c, reuse);
 	c->state = c->in.data > 0 ? CC_READ_HEAD : CC_IDLE;
-	if (c->state == CC_READ_HEAD)
-		set_timer(c, TP_HEADER);
+	c->head_t0 = ev_now(w->loop);
 	return STEP_NEXT;
 }
 
@@ -1597,8 +1623,7 @@ step_errresp(struct cconn *c)
 	iobuf_consume(&c->in, x->req.head_len);
 	exch_free(c, 0);
 	c->state = c->in.data > 0 ? CC_READ_HEAD : CC_IDLE;
-	if (c->state == CC_READ_HEAD)
-		set_timer(c, TP_HEADER);
+	c->head_t0 = ev_now(c->w->loop);
 	return STEP_NEXT;
 }
 

@@ -42,6 +42,9 @@ struct cconn {
 	ev_io			 io;
 	ev_timer		 tmo;		/* one timer, meaning set by tmo_phase */
 	int			 tmo_phase;
+	ev_tstamp		 deadline;	/* when the current phase times out */
+	ev_tstamp		 armed;		/* when tmo fires (<= deadline) */
+	ev_tstamp		 head_t0;	/* first byte of the request head */
 	uint32_t		 ready;		/* RDY_*: may do I/O without waiting */
 	uint32_t		 want;		/* RDY_*: blocked on these */
 	struct iobuf		 in;		/* client bytes; area NULL while idle */

@@ -89,6 +89,9 @@ def test_invalid_reload_keeps_serving(env):
     rc, out = run_sluice(["-s", "reload", "-c", path])
     assert rc == 0, (rc, out)
     assert wait_until(lambda: "reload: generation 2 started" in s.log(), 3.0), s.log()[-3000:]
+    # Once each old worker has taken its QUIT ("graceful stop"), it drains.
+    assert wait_until(lambda: all("[%d]: graceful stop" % p in s.log() for p in workers), 3.0), \
+        s.log()[-3000:]
     # The keep-alive connection of the old generation: answered, then closed.
     r = ka.request("GET", "/ka/3")
     assert r.status == 200 and r.header("X-Backend") == "a", r

@@ -54,6 +54,10 @@ def test_tunnel_survives_reload_until_graceful(env):
         t_hup = time.monotonic()
         assert wait_until(lambda: "reload: generation 2 started" in s.log(), 2.0), \
             s.log()[-2000:]
+        # An old worker may still accept until it has taken its QUIT; from its
+        # "graceful stop" line on, it no longer does.
+        assert wait_until(lambda: all("[%d]: graceful stop" % p in s.log() for p in old), 2.0), \
+            s.log()[-2000:]
 
         # New requests: the new generation (route -> b).
         for i in range(6):
