@@ -1,0 +1,46 @@
+# Load benchmark against nginx and HAProxy (README: "Benchmark"). Included by
+# the main Makefile.
+#
+#   make bench                          the full run (about 10 minutes), writes
+#                                       tests/bench/RESULTS.md
+#   make bench BENCH_ROUNDS=3 BENCH_SECONDS=3
+#   make bench BENCH_ARGS='--only sluice,nginx --scenarios small,close --skip static'
+#
+# Layout: each proxy alone on CPU 0; the origin, wrk and the driver on CPU 1.
+
+BENCH_B		?= $(B)/bench
+BENCH_ROUNDS	?= 5
+BENCH_SECONDS	?= 5
+BENCH_WARMUP	?= 1
+BENCH_N		?= 2000
+BENCH_IDLE	?= 10000
+BENCH_PORT	?= 18080
+BENCH_OUT	?= tests/bench/RESULTS.md
+BENCH_ARGS	?=
+BENCH_DEB	 = nginx haproxy wrk valgrind strace util-linux
+
+.PHONY: bench bench-deps
+
+# Debian starts the nginx and haproxy services on install (nginx on port 80):
+# the benchmark runs its own instances, so a service that this target
+# installed is stopped and disabled again. One installed before is left alone.
+bench-deps:
+	@mkdir -p $(BENCH_B)
+	@: > $(BENCH_B)/new-services; for p in nginx haproxy; do \
+		dpkg -s $$p >/dev/null 2>&1 || echo $$p >> $(BENCH_B)/new-services; done
+	$(call install_missing,$(BENCH_DEB))
+	@for s in $$(cat $(BENCH_B)/new-services); do \
+		echo "bench: stopping and disabling the $$s service that the package started"; \
+		systemctl disable --now $$s >/dev/null 2>&1; service $$s stop >/dev/null 2>&1; \
+		update-rc.d $$s disable >/dev/null 2>&1; done; rm -f $(BENCH_B)/new-services
+
+$(BENCH_B)/origin: tests/bench/origin.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O2 -o $@ $<
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory all $(BENCH_B)/origin
+	taskset -c 1 $(PYTHON) tests/bench/run.py --sluice $(B)/sluice \
+		--origin $(BENCH_B)/origin --work $(BENCH_B)/run --out $(BENCH_OUT) \
+		--rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) --warmup $(BENCH_WARMUP) \
+		--n $(BENCH_N) --idle $(BENCH_IDLE) --port $(BENCH_PORT) $(BENCH_ARGS)
