@@ -82,7 +82,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: sluice [-c FILE] [-t] [-f] [-s reload|quit|stop|reopen]\n"
+	    "usage: sluice [-c FILE] [-t] [-f] [-s reload|quit|stop|reopen|upgrade]\n"
 	    "  -c FILE  configuration file (default " DEFAULT_CONF ")\n"
 	    "  -t       test the configuration and exit\n"
 	    "  -f       stay in the foreground\n"
@@ -107,7 +107,8 @@ send_signal(const struct conf *c, const char *name)
 		if (strcmp(name, sigs[i].name) == 0)
 			break;
 	if (i == sizeof(sigs) / sizeof(sigs[0])) {
-		fprintf(stderr, "sluice: -s: expected reload, quit, stop or reopen, got \"%s\"\n", name);
+		fprintf(stderr, "sluice: -s: expected reload, quit, stop, reopen or upgrade, got \"%s\"\n",
+		    name);
 		return 1;
 	}
 	fd = open(c->pid_file, O_RDONLY | O_CLOEXEC);
