@@ -203,12 +203,16 @@ void
 lb_failed(struct worker *w, uint32_t src_idx, uint32_t reason)
 {
 	const struct source_conf *sc = &w->conf->sources[src_idx];
-	uint32_t now_s = (uint32_t)(shm_now_ms() / 1000);
+	/*
+	 * Marks are whole seconds, checked against the truncated clock: noting
+	 * the failure at the nearest second makes the mark last fail_timeout
+	 * +- 0.5 s, instead of anywhere in [fail_timeout - 1, fail_timeout].
+	 */
+	uint32_t now_s = (uint32_t)((shm_now_ms() + 500) / 1000);
 
 	shm_add(&shm_wsrc(w->ho->shm, w->ho->shm_slot, w->ho->src_slot[src_idx])->failures, 1);
-	/* Marks are whole seconds: + 1 so a mark never ends before fail_timeout. */
 	if (shm_source_note_failure(src_shm(w, src_idx), now_s, sc->max_fails,
-	    (uint32_t)sc->fail_timeout + 1, reason) == 1)
+	    (uint32_t)sc->fail_timeout, reason) == 1)
 		log_warnx("source %s marked down for %.0fs: %u failure(s) within %.0fs", sc->name,
 		    sc->fail_timeout, sc->max_fails, sc->fail_timeout);
 }
