@@ -169,17 +169,18 @@ cconn_exch_size(uint32_t maxh, uint32_t max_request_line)
 static void
 set_peer(struct cconn *c, const struct sockaddr_storage *ss)
 {
-	c->peer_ss = *ss;
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, c->peer,
-		    sizeof(c->peer));
-	else if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, c->peer,
-		    sizeof(c->peer));
-	else
+	memset(&c->peer_sa, 0, sizeof(c->peer_sa));
+	if (ss->ss_family == AF_INET) {
+		c->peer_sa.in = *(const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &c->peer_sa.in.sin_addr, c->peer, sizeof(c->peer));
+	} else if (ss->ss_family == AF_INET6) {
+		c->peer_sa.in6 = *(const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &c->peer_sa.in6.sin6_addr, c->peer, sizeof(c->peer));
+	} else {
+		c->peer_sa.sa.sa_family = ss->ss_family;
 		snprintf(c->peer, sizeof(c->peer), "unix");
+	}
 	c->peer_len = (uint8_t)strlen(c->peer);
-	snprintf(c->peer_xff, sizeof(c->peer_xff), "%s\r\n", c->peer);
 }
 
 int
@@ -688,7 +689,7 @@ pick_source(struct cconn *c)
 	for (;;) {
 		if (x->attempts > rc->retries)
 			return error_response(c, 502, x->rq_mode != BODY_NONE);
-		x->ri = lb_pick(w, x->route, &c->peer_ss, x->tried, &x->probe);
+		x->ri = lb_pick(w, x->route, &c->peer_sa.sa, x->tried, &x->probe);
 		if (x->ri < 0)
 			return error_response(c, 502, x->rq_mode != BODY_NONE);
 		x->tried |= UINT64_C(1) << x->ri;
@@ -787,13 +788,13 @@ static int
 peer_trusted(const struct cconn *c, const struct route_conf *rc)
 {
 	const uint8_t *a;
-	int fam = c->peer_ss.ss_family;
+	int fam = c->peer_sa.sa.sa_family;
 	uint32_t i;
 
 	if (fam == AF_INET)
-		a = (const uint8_t *)&((const struct sockaddr_in *)&c->peer_ss)->sin_addr;
+		a = (const uint8_t *)&c->peer_sa.in.sin_addr;
 	else if (fam == AF_INET6)
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)&c->peer_ss)->sin6_addr;
+		a = (const uint8_t *)&c->peer_sa.in6.sin6_addr;
 	else
 		return 0;
 	for (i = 0; i < rc->ntrusted; i++) {
@@ -884,9 +885,10 @@ build_request(struct cconn *c)
 					v = IOV_MEM(v, q->headers[i].value.p, q->headers[i].value.len);
 					v = IOV_LIT(v, ", ");
 				}
-		v = IOV_MEM(v, c->peer_xff, (size_t)c->peer_len + 2);
-		v = IOV_LIT(v, "X-Real-IP: ");
-		v = IOV_MEM(v, c->peer_xff, (size_t)c->peer_len + 2);
+		v = IOV_MEM(v, c->peer, c->peer_len);
+		v = IOV_LIT(v, "\r\nX-Real-IP: ");
+		v = IOV_MEM(v, c->peer, c->peer_len);
+		v = IOV_LIT(v, "\r\n");
 		v = IOV_LIT(v, "X-Forwarded-Proto: http\r\n");
 		if (q->host.len > 0) {
 			v = IOV_LIT(v, "X-Forwarded-Host: ");

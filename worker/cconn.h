@@ -7,6 +7,7 @@
 #define SLUICE_CCONN_H
 
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <ev.h>
@@ -52,9 +53,12 @@ struct cconn {
 	uint64_t		 id;
 	uint32_t		 nreq;		/* requests on this connection */
 	struct cconn		*prev, *next;	/* worker's list of connections */
-	struct sockaddr_storage	 peer_ss;
-	char			 peer[48];	/* textual peer address */
-	char			 peer_xff[56];	/* peer + "\r\n", for X-Forwarded-For */
+	union {				/* the client (after a PROXY header, its origin) */
+		struct sockaddr		sa;
+		struct sockaddr_in	in;
+		struct sockaddr_in6	in6;
+	}			 peer_sa;
+	char			 peer[48];	/* textual peer address, NUL-terminated */
 	uint8_t			 peer_len;
 	uint8_t			 proxy_hdr;	/* a PROXY protocol header is still expected */
 };

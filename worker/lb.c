@@ -116,7 +116,7 @@ pick_rr(struct worker *w, struct route_rt *r, struct shm_route *sr, const uint8_
 }
 
 int
-lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr_storage *peer, uint64_t tried,
+lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr *peer, uint64_t tried,
     int *probe)
 {
 	const struct route_conf *rc = r->conf;
@@ -178,9 +178,9 @@ lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr_storage *pee
 			break;
 		}
 		case LB_IP_HASH:
-			if (peer->ss_family == AF_INET)
+			if (peer->sa_family == AF_INET)
 				h = lb_hash_addr(&((const struct sockaddr_in *)peer)->sin_addr, 4);
-			else if (peer->ss_family == AF_INET6)
+			else if (peer->sa_family == AF_INET6)
 				h = lb_hash_addr(&((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
 			else
 				h = 0;

@@ -19,7 +19,7 @@ struct worker;
  * no source may be tried. peer feeds ip_hash. *probe is set when the pick is
  * the one probe request of a source whose passive mark expired.
  */
-int	lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr_storage *peer,
+int	lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr *peer,
 	    uint64_t tried, int *probe);
 
 /* Prepares per-route balancer state (ip_hash rings); 0 or -1 (ENOMEM). */
