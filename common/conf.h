@@ -13,6 +13,7 @@
 #define CONF_NAME_MAX	64	/* source names, header names */
 #define CONF_STR_MAX	512	/* paths, header values, regexes, hosts */
 #define CONF_LIST_MAX	256	/* max listeners/sources/routes/rules per list */
+#define CONF_ROUTE_SOURCES_MAX	64	/* sources one route may balance over */
 
 struct rewrite;		/* common/rewrite.h: a compiled oniguruma rule */
 

@@ -1014,6 +1014,12 @@ fn_route_sources(struct ld *ld, const config_setting_t *s, const struct cf_cmd *
 		err_at(ld, s, "%s: expected %s, got an empty array", where, cmd->expect);
 		return;
 	}
+	/* Balancers track tried sources in a 64-bit mask (and shm route slots hold 64). */
+	if (n > CONF_ROUTE_SOURCES_MAX) {
+		err_at(ld, s, "%s: expected at most %d sources per route, got %d", where,
+		    CONF_ROUTE_SOURCES_MAX, n);
+		return;
+	}
 	if ((r->sources = calloc((size_t)n, sizeof(*r->sources))) == NULL) {
 		err_at(ld, s, "%s: out of memory", where);
 		return;

@@ -775,3 +775,9 @@ Test(conf_parse_addr, rejects_malformed)
 	cr_assert_eq(conf_parse_addr(longpath, &a, &why), -1);
 	cr_assert_str_eq(why, "the socket path is too long");
 }
+
+Test(conf_load, at_most_64_sources_per_route)
+{
+	load_bad("bad_too_many_sources.conf");
+	expect_err(2, "routes[0].sources: expected at most 64 sources per route, got 65");
+}
