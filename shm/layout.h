@@ -28,7 +28,7 @@
 
 #define SHM_MAGIC	UINT64_C(0x3130454349554c53)	/* "SLUICE01" in memory, fixed */
 #define SHM_VER_MAJOR	1	/* incompatible layout */
-#define SHM_VER_MINOR	0	/* fields appended into reserved space */
+#define SHM_VER_MINOR	1	/* fields appended into reserved space */
 
 #define SHM_CACHE_LINE		64
 #define SHM_NAME_LEN		64	/* source name (the key), NUL-terminated */
@@ -161,7 +161,13 @@ struct shm_worker {
 	_Atomic uint64_t	errors;		/* connections closed on an error */
 	_Atomic uint64_t	conf_gen;	/* generation this process serves */
 	_Atomic uint64_t	spawns;		/* processes that have held the slot */
-	uint64_t		reserved[8];
+	/* minor 1: guards against hostile input and local exhaustion */
+	_Atomic uint64_t	accept_emfile;	/* accept() failed for lack of descriptors */
+	_Atomic uint64_t	accept_pauses;	/* listener back-offs taken for that */
+	_Atomic uint64_t	regex_aborts;	/* regex searches that gave up: 500 */
+	_Atomic uint64_t	local_errors;	/* local resource failures toward a source */
+	_Atomic uint64_t	loops;		/* requests refused as forwarding loops (508) */
+	uint64_t		reserved[3];
 };
 
 /*

@@ -40,6 +40,8 @@ static void	print_prom(const struct shm_seg *seg, const struct stats_snap *s);
 static void	json_str(const char *v);
 static void	json_rate(double r);
 static void	json_resp(const uint64_t *resp);
+static void	json_guards(uint64_t emfile, uint64_t pauses, uint64_t regex, uint64_t local,
+	    uint64_t loops);
 static void	prom_label(const char *v);
 static void	prom_head(const char *name, const char *type, const char *help);
 static const char *human(uint64_t v, char *buf, size_t len);
@@ -305,6 +307,10 @@ print_table(const struct shm_seg *seg, const struct stats_snap *s)
 	    (long long)t->conns_open, human(t->conns_total, b1, sizeof(b1)),
 	    human(t->bytes_in, b2, sizeof(b2)), human(t->bytes_out, b3, sizeof(b3)),
 	    (long long)t->active, (unsigned long long)t->errors);
+	printf("guards accept_emfile %llu (pauses %llu)  regex_aborts %llu  local_errors %llu  "
+	    "loops %llu\n", (unsigned long long)t->accept_emfile,
+	    (unsigned long long)t->accept_pauses, (unsigned long long)t->regex_aborts,
+	    (unsigned long long)t->local_errors, (unsigned long long)t->loops);
 	printf("responses 1xx %llu  2xx %llu  3xx %llu  4xx %llu  5xx %llu\n\n",
 	    (unsigned long long)t->resp[0], (unsigned long long)t->resp[1],
 	    (unsigned long long)t->resp[2], (unsigned long long)t->resp[3],
@@ -379,6 +385,16 @@ json_rate(double r)
 		printf("%.3f", r);
 }
 
+/* The guard counters, as JSON members without braces. */
+static void
+json_guards(uint64_t emfile, uint64_t pauses, uint64_t regex, uint64_t local, uint64_t loops)
+{
+	printf("\"accept_emfile\": %llu, \"accept_pauses\": %llu, \"regex_aborts\": %llu, "
+	    "\"local_errors\": %llu, \"loops\": %llu", (unsigned long long)emfile,
+	    (unsigned long long)pauses, (unsigned long long)regex, (unsigned long long)local,
+	    (unsigned long long)loops);
+}
+
 static void
 json_resp(const uint64_t *resp)
 {
@@ -411,8 +427,10 @@ print_json(const struct shm_seg *seg, const struct stats_snap *s)
 	    (unsigned long long)t->bytes_out);
 	json_resp(t->resp);
 	printf(", \"errors\": %llu, \"active\": %lld, \"workers_running\": %u, "
-	    "\"workers_configured\": %u},\n", (unsigned long long)t->errors, (long long)t->active,
+	    "\"workers_configured\": %u, ", (unsigned long long)t->errors, (long long)t->active,
 	    t->workers_running, s->nworkers);
+	json_guards(t->accept_emfile, t->accept_pauses, t->regex_aborts, t->local_errors, t->loops);
+	printf("},\n");
 
 	printf(" \"workers\": [");
 	for (i = 0; i < s->nw; i++) {
@@ -428,6 +446,9 @@ print_json(const struct shm_seg *seg, const struct stats_snap *s)
 		printf(", \"bytes_in\": %llu, \"bytes_out\": %llu, \"responses\": ",
 		    (unsigned long long)w->bytes_in, (unsigned long long)w->bytes_out);
 		json_resp(w->resp);
+		printf(", ");
+		json_guards(w->accept_emfile, w->accept_pauses, w->regex_aborts, w->local_errors,
+		    w->loops);
 		printf(", \"errors\": %llu, \"conf_gen\": %llu, \"spawns\": %llu, "
 		    "\"heartbeat_age_ms\": %llu}", (unsigned long long)w->errors,
 		    (unsigned long long)w->conf_gen, (unsigned long long)w->spawns,
@@ -554,6 +575,25 @@ print_prom(const struct shm_seg *seg, const struct stats_snap *s)
 	prom_head("sluice_worker_errors_total", "counter",
 	    "Client connections closed on an error.");
 	PROM_WORKERS(s, "sluice_worker_errors_total", "%llu", (unsigned long long)w->errors);
+	prom_head("sluice_worker_accept_emfile_total", "counter",
+	    "accept() failures for lack of file descriptors (EMFILE/ENFILE).");
+	PROM_WORKERS(s, "sluice_worker_accept_emfile_total", "%llu",
+	    (unsigned long long)w->accept_emfile);
+	prom_head("sluice_worker_accept_pauses_total", "counter",
+	    "Listener back-offs taken after running out of file descriptors.");
+	PROM_WORKERS(s, "sluice_worker_accept_pauses_total", "%llu",
+	    (unsigned long long)w->accept_pauses);
+	prom_head("sluice_worker_regex_aborts_total", "counter",
+	    "Regex searches that hit their limit (answered 500).");
+	PROM_WORKERS(s, "sluice_worker_regex_aborts_total", "%llu",
+	    (unsigned long long)w->regex_aborts);
+	prom_head("sluice_worker_local_errors_total", "counter",
+	    "Local resource failures while connecting to a source (answered 503).");
+	PROM_WORKERS(s, "sluice_worker_local_errors_total", "%llu",
+	    (unsigned long long)w->local_errors);
+	prom_head("sluice_worker_loops_total", "counter",
+	    "Requests refused as forwarding loops (508).");
+	PROM_WORKERS(s, "sluice_worker_loops_total", "%llu", (unsigned long long)w->loops);
 	prom_head("sluice_worker_responses_total", "counter", "Responses by status class.");
 	for (i = 0; i < s->nw; i++)
 		for (k = 0; k < 5; k++)

@@ -84,6 +84,11 @@ read_tables(const struct shm_seg *seg, struct stats_snap *snap, uint64_t now_ms)
 		for (k = 0; k < 5; k++)
 			o.resp[k] = LD(&ws->resp[k]);
 		o.errors = LD(&ws->errors);
+		o.accept_emfile = LD(&ws->accept_emfile);
+		o.accept_pauses = LD(&ws->accept_pauses);
+		o.regex_aborts = LD(&ws->regex_aborts);
+		o.local_errors = LD(&ws->local_errors);
+		o.loops = LD(&ws->loops);
 		o.conf_gen = LD(&ws->conf_gen);
 		o.spawns = LD(&ws->spawns);
 		o.req_s = -1;
@@ -96,6 +101,11 @@ read_tables(const struct shm_seg *seg, struct stats_snap *snap, uint64_t now_ms)
 		for (k = 0; k < 5; k++)
 			t->resp[k] += o.resp[k];
 		t->errors += o.errors;
+		t->accept_emfile += o.accept_emfile;
+		t->accept_pauses += o.accept_pauses;
+		t->regex_aborts += o.regex_aborts;
+		t->local_errors += o.local_errors;
+		t->loops += o.loops;
 		if (o.state == SHM_W_RUNNING || o.state == SHM_W_DRAINING)
 			t->workers_running++;
 		if (w >= ncfg && o.pid == 0 && o.state == SHM_W_FREE && o.requests == 0

@@ -20,6 +20,7 @@ struct stats_totals {
 	uint64_t	bytes_out;	/* to clients */
 	uint64_t	resp[5];	/* 1xx .. 5xx */
 	uint64_t	errors;
+	uint64_t	accept_emfile, accept_pauses, regex_aborts, local_errors, loops;
 	int64_t		active;		/* requests in flight to sources, all sources */
 	uint32_t	workers_running;
 	double		req_s;		/* -1 until stats_rates() */
@@ -38,6 +39,7 @@ struct stats_worker {
 	uint64_t	bytes_out;
 	uint64_t	resp[5];
 	uint64_t	errors;
+	uint64_t	accept_emfile, accept_pauses, regex_aborts, local_errors, loops;
 	uint64_t	conf_gen;
 	uint64_t	spawns;
 	double		req_s;		/* -1 until stats_rates() */

@@ -79,7 +79,7 @@ Test(layout, golden_sizes)
 	cr_expect_eq(alignof(struct shm_route), 64);
 	cr_expect_eq(SHM_MAGIC, UINT64_C(0x3130454349554c53));
 	cr_expect_eq(SHM_VER_MAJOR, 1);
-	cr_expect_eq(SHM_VER_MINOR, 0);
+	cr_expect_eq(SHM_VER_MINOR, 1);
 	cr_expect_eq(SHM_HIST_BUCKETS, 114);
 	cr_expect_eq(SHM_NAME_LEN, 64);
 	cr_expect_eq(SHM_ROUTE_SOURCES, 64);
@@ -135,7 +135,13 @@ Test(layout, golden_worker_offsets)
 	cr_expect_eq(offsetof(struct shm_worker, errors), 104);
 	cr_expect_eq(offsetof(struct shm_worker, conf_gen), 112);
 	cr_expect_eq(offsetof(struct shm_worker, spawns), 120);
-	cr_expect_eq(offsetof(struct shm_worker, reserved), 128);
+	cr_expect_eq(offsetof(struct shm_worker, accept_emfile), 128);
+	cr_expect_eq(offsetof(struct shm_worker, accept_pauses), 136);
+	cr_expect_eq(offsetof(struct shm_worker, regex_aborts), 144);
+	cr_expect_eq(offsetof(struct shm_worker, local_errors), 152);
+	cr_expect_eq(offsetof(struct shm_worker, loops), 160);
+	cr_expect_eq(offsetof(struct shm_worker, reserved), 168);
+	cr_expect_eq(sizeof(struct shm_worker), 192);
 }
 
 Test(layout, golden_wsrc_offsets)
