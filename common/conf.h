@@ -14,6 +14,8 @@
 #define CONF_STR_MAX	512	/* paths, header values, regexes, hosts */
 #define CONF_LIST_MAX	256	/* max listeners/sources/routes/rules per list */
 #define CONF_ROUTE_SOURCES_MAX	64	/* sources one route may balance over */
+#define CONF_UPGRADE_MAX	8	/* Upgrade tokens one route may allow */
+#define CONF_TOKEN_MAX		32	/* one such token, NUL included */
 
 struct rewrite;		/* common/rewrite.h: a compiled oniguruma rule */
 
@@ -98,6 +100,10 @@ struct route_conf {
 	uint32_t	 retries;		/* 0..16, default 1 */
 	bool		 preserve_host;		/* default true */
 	bool		 x_forwarded_for;	/* default true */
+	bool		 via;			/* add "Via: 1.1 via_name"; default true */
+	char		 via_name[CONF_NAME_MAX];	/* default: the host name; loop key */
+	char		 upgrade[CONF_UPGRADE_MAX][CONF_TOKEN_MAX];	/* tunnelled protocols */
+	uint32_t	 nupgrade;		/* default 1: "websocket"; 0 = no upgrades */
 	struct cidr_conf *trusted;		/* trusted_proxies */
 	uint32_t	 ntrusted;
 	struct rules_conf request;

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
 #include <math.h>
@@ -160,6 +161,10 @@ static void	fn_route_sources(struct ld *ld, const config_setting_t *s,
 static void	fn_trusted(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
 static void	fn_header_hide(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	fn_via(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	fn_upgrade(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
 static void	check_listener(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
@@ -335,6 +340,10 @@ static const struct cf_cmd route_cmds[] = {
 	K_U32("retries", struct route_conf, retries, 0, 16, 1),
 	K_BOOL("preserve_host", struct route_conf, preserve_host, true),
 	K_BOOL("x_forwarded_for", struct route_conf, x_forwarded_for, true),
+	K_FN("via", struct route_conf, via, via, 0, fn_via,
+	    "true, false or a name for the Via field (letters, digits, \"-\", \".\", \"_\")"),
+	K_FN("upgrade", struct route_conf, upgrade, nupgrade, 0, fn_upgrade,
+	    "an array of protocol names [ \"websocket\" ] (at most 8)"),
 	K_FN("trusted_proxies", struct route_conf, trusted, ntrusted, 0, fn_trusted,
 	    "an array of addresses or CIDRs [ \"10.0.0.0/8\", \"::1/128\" ]"),
 	K_GROUP("request", struct route_conf, request, &request_group),
@@ -1102,6 +1111,85 @@ fn_header_hide(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cm
 			continue;
 		}
 		memcpy(rc->hide[rc->nhide++], v, strlen(v) + 1);
+	}
+}
+
+/* A Via received-by pseudonym: a token of letters, digits, '-', '.', '_'. */
+static int
+ok_via_name(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	if (n == 0 || n >= CONF_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '.' && v[i] != '_')
+			return 0;
+	return 1;
+}
+
+/*
+ * via: true (the default: named after the host), false, or the name to
+ * send. The name is also how a forwarding loop is recognised, so two
+ * sluice instances in a chain need different names.
+ */
+static void
+fn_via(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	struct route_conf *r = base;
+	char got[GOT_MAX], host[256];
+
+	r->via = true;
+	if (s != NULL && config_setting_type(s) == CONFIG_TYPE_BOOL) {
+		r->via = config_setting_get_bool(s) != 0;
+	} else if (s != NULL && config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    ok_via_name(config_setting_get_string(s))) {
+		snprintf(r->via_name, sizeof(r->via_name), "%s", config_setting_get_string(s));
+		return;
+	} else if (s != NULL) {
+		err_at(ld, s, "%s: expected %s, got %s", where, cmd->expect,
+		    describe(s, got, sizeof(got)));
+		return;
+	}
+	if (gethostname(host, sizeof(host)) == -1 || (host[sizeof(host) - 1] = '\0',
+	    !ok_via_name(host)))
+		snprintf(host, sizeof(host), "sluice");
+	snprintf(r->via_name, sizeof(r->via_name), "%s", host);
+}
+
+/* upgrade: the Upgrade tokens this route tunnels; default [ "websocket" ]. */
+static void
+fn_upgrade(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	struct route_conf *r = base;
+	const config_setting_t *e;
+	const char *v;
+	char q[GOT_MAX];
+	int n, i;
+
+	r->nupgrade = 0;
+	if (s == NULL) {
+		snprintf(r->upgrade[0], sizeof(r->upgrade[0]), "websocket");
+		r->nupgrade = 1;
+		return;
+	}
+	if ((n = str_list(ld, s, where, cmd->expect)) < 0)
+		return;
+	if (n > CONF_UPGRADE_MAX) {
+		err_at(ld, s, "%s: expected %s, got %d entries", where, cmd->expect, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		v = config_setting_get_string(e);
+		if (strlen(v) >= sizeof(r->upgrade[0]) || !ok_header_name(v)) {
+			err_at(ld, e, "%s[%d]: expected a protocol name such as \"websocket\", got %s",
+			    where, i, quote(v, q, sizeof(q)));
+			continue;
+		}
+		memcpy(r->upgrade[r->nupgrade++], v, strlen(v) + 1);
 	}
 }
 

@@ -622,6 +622,8 @@ derive(struct pctx *x, const struct http1_header *h, uint32_t n, int minor, int 
 				return fail(x, bad, "invalid Content-Length");
 			if (have_cl && n1 != cl)
 				return fail(x, bad, "conflicting Content-Length fields");
+			if (have_cl || memchr(v.p, ',', v.len) != NULL)
+				f->flags |= HTTP1_F_CLEN_LIST;
 			have_cl = 1;
 			cl = n1;
 		} else if (http1_str_eq(h[i].name, "transfer-encoding")) {

@@ -50,6 +50,8 @@ enum http1_method {
 #define HTTP1_F_HAS_HOST	0x0040u	/* exactly one Host field (->host) */
 #define HTTP1_F_UPGRADE_HDR	0x0080u	/* an Upgrade field is present */
 #define HTTP1_F_EMPTY_PATH	0x0100u	/* absolute-form "http://h?q": ->path is "?q", send "/" first */
+#define HTTP1_F_CLEN_LIST	0x0200u	/* Content-Length was a list ("4, 4") or repeated: a proxy
+					 * forwards one normalized field (RFC 9110 §8.6) */
 
 struct http1_limits {
 	uint32_t	max_request_line;	/* bytes, request line without CRLF */

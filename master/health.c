@@ -11,17 +11,22 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/conf.h"
+#include "common/http1.h"
 #include "common/log.h"
+#include "common/pdeath.h"
+#include "common/privdrop.h"
+#include "common/retry_after.h"
 #include "shm/shm.h"
 
 #define RETRY_AFTER_MAX	300	/* seconds */
+#define RESP_HEAD_MAX	4096	/* bytes of a check's response head we read */
+#define RESP_HEADERS	64	/* header fields of that head */
 
 static volatile sig_atomic_t	stop_flag;
 
@@ -58,12 +63,15 @@ check_one(const struct conf *c, const struct source_conf *s, int *status, int *r
     const char **why)
 {
 	uint64_t deadline = shm_now_ms() + (uint64_t)(c->health.timeout * 1000);
-	char req[1024], resp[2048];
+	char req[1024], resp[RESP_HEAD_MAX];
+	struct http1_header hdrs[RESP_HEADERS];
+	const struct http1_header *ra;
+	struct http1_resp r;
+	uint32_t secs;
 	size_t got = 0;
 	ssize_t n;
-	int fd, err = 0, len;
+	int fd, err = 0, len, head = HTTP1_PARTIAL;
 	socklen_t elen = sizeof(err);
-	char *hdr;
 
 	*status = 0;
 	*retry_after = 0;
@@ -91,27 +99,34 @@ check_one(const struct conf *c, const struct source_conf *s, int *status, int *r
 		*why = "send failed";
 		goto fail;
 	}
-	/* The status line and headers are enough: Retry-After is in the head. */
-	while (got < sizeof(resp) - 1 && memmem(resp, got, "\r\n\r\n", 4) == NULL) {
+	/*
+	 * The head is enough (Retry-After is in it), parsed as strictly as the
+	 * workers parse a response; a head that does not fit is malformed.
+	 */
+	while (head == HTTP1_PARTIAL && got < sizeof(resp)) {
 		if (wait_fd(fd, POLLIN, deadline) <= 0) {
 			*why = "no response in time";
 			goto fail;
 		}
-		n = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+		n = recv(fd, resp + got, sizeof(resp) - got, 0);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
-	}
-	resp[got] = '\0';
-	if (got < 12 || strncmp(resp, "HTTP/1.", 7) != 0 || sscanf(resp + 9, "%3d", status) != 1) {
-		*why = "malformed response";
-		goto fail;
+		head = http1_parse_resp(resp, got, sizeof(resp), &r, hdrs, RESP_HEADERS);
 	}
 	close(fd);
-	if ((*status == 503 || *status == 429) &&
-	    ((hdr = strcasestr(resp, "\r\nRetry-After:")) != NULL))
-		*retry_after = atoi(hdr + 14);
-	if (*status >= 200 && *status < 400)
+	if (head <= 0) {
+		*why = "malformed response";
+		return 0;
+	}
+	*status = r.status;
+	if ((r.status == 503 || r.status == 429) &&
+	    (ra = http1_find(r.headers, r.nheaders, "retry-after")) != NULL &&
+	    retry_after_parse(ra->value.p, ra->value.len, time(NULL), &secs) == 0)
+		*retry_after = secs > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (int)secs;
+	if (r.status >= 200 && r.status < 400)
 		return 1;
 	*why = "bad status";
 	return 0;
@@ -126,9 +141,10 @@ health_spawn(const struct conf *c, struct shm_seg *seg, const uint32_t *src_slot
 {
 	struct shm_health_rec h;
 	struct timespec ts;
-	pid_t pid;
+	pid_t pid, master = getpid();
 	uint32_t i;
 	sigset_t none;
+	char err[256];
 
 	pid = fork();
 	if (pid == -1) {
@@ -138,8 +154,21 @@ health_spawn(const struct conf *c, struct shm_seg *seg, const uint32_t *src_slot
 	if (pid > 0)
 		return pid;
 	log_role("health");
+	/* A master killed with SIGKILL must not leave the checker running. */
+	if (pdeath_arm(master, SIGQUIT) == -1)
+		log_warn("health checker: cannot ask for a signal at the master's death");
 	for (i = 0; i < nclose; i++)
 		close(close_fds[i]);
+	/* Probes need no privilege: the checker drops to `user` like the workers. */
+	if (c->user[0] != '\0' && getuid() == 0) {
+		if (privdrop_user(c->user, err, sizeof(err)) == -1) {
+			log_error("health checker: %s", err);
+			_exit(1);
+		}
+		/* The uid change cleared the master-death signal: ask again. */
+		if (pdeath_arm(master, SIGQUIT) == -1)
+			log_warn("health checker: cannot ask for a signal at the master's death");
+	}
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	signal(SIGQUIT, on_term);

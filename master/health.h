@@ -13,8 +13,10 @@ struct shm_seg;
 
 /*
  * Forks the checker for conf (health.enabled must be set). close_fds[0..n)
- * are closed in the child (listening sockets it must not hold). Returns the
- * child's pid, or -1 (logged).
+ * are closed in the child (listening sockets it must not hold). The child
+ * switches to conf->user when that is set and it runs as root, and stops
+ * (as on TERM) when the master dies, even by SIGKILL. Returns the child's
+ * pid, or -1 (logged).
  */
 pid_t	health_spawn(const struct conf *conf, struct shm_seg *seg, const uint32_t *src_slot,
 	    const int *close_fds, uint32_t nclose);

@@ -28,6 +28,7 @@
 
 static void	usage(void);
 static int	send_signal(const struct conf *c, const char *name);
+static int	is_master(const struct conf *c, long pid, char *why, size_t whylen);
 static int	write_pidfile(const char *path);
 static void	daemonize(void);
 static void	raise_nofile(const struct conf *c);
@@ -90,6 +91,54 @@ usage(void)
 	exit(1);
 }
 
+/*
+ * -s: is pid (read from the pid file) the master of this configuration?
+ * A stale pid file may name any process by now. Yes if the segment of c
+ * records pid with its start time. A segment that cannot be read (an older
+ * layout) or whose master is gone (a new master that failed at its start
+ * after an upgrade took the name) leaves only the process name: "sluice".
+ * Returns 1, or 0 with the reason in why.
+ */
+static int
+is_master(const struct conf *c, long pid, char *why, size_t whylen)
+{
+	struct shm_seg seg;
+	char err[256], comm[64], path[64];
+	int32_t mpid = 0;
+	uint64_t mstart = 0;
+	ssize_t n;
+	int fd, attached;
+
+	if (shm_proc_start((int32_t)pid) == 0) {
+		snprintf(why, whylen, "is not running");
+		return 0;
+	}
+	attached = shm_attach_ro(c->shm, &seg, err, sizeof(err)) == 0;
+	if (attached) {
+		mpid = atomic_load_explicit(&seg.hdr->master_pid, memory_order_relaxed);
+		mstart = seg.hdr->master_start;
+		shm_detach(&seg);
+		if (mpid == (int32_t)pid && shm_master_alive(mpid, mstart))
+			return 1;
+		if (shm_master_alive(mpid, mstart)) {
+			snprintf(why, whylen, "is not the master of shm %s (that is pid %d)", c->shm,
+			    (int)mpid);
+			return 0;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd == -1 ? -1 : read(fd, comm, sizeof(comm) - 1);
+	if (fd != -1)
+		close(fd);
+	comm[n > 0 ? n : 0] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	if (strcmp(comm, "sluice") == 0)
+		return 1;
+	snprintf(why, whylen, "is not sluice (it is \"%s\")", comm);
+	return 0;
+}
+
 static int
 send_signal(const struct conf *c, const char *name)
 {
@@ -97,7 +146,7 @@ send_signal(const struct conf *c, const char *name)
 		{ "reload", SIGHUP }, { "quit", SIGQUIT }, { "stop", SIGTERM },
 		{ "reopen", SIGUSR1 }, { "upgrade", SIGUSR2 },
 	};
-	char buf[32];
+	char buf[32], why[CONF_STR_MAX + 64];
 	size_t i;
 	ssize_t n;
 	long pid;
@@ -120,8 +169,13 @@ send_signal(const struct conf *c, const char *name)
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
 	pid = strtol(buf, NULL, 10);
-	if (pid <= 1) {
+	if (pid <= 1 || pid > INT32_MAX) {
 		fprintf(stderr, "sluice: pid file %s holds no valid pid\n", c->pid_file);
+		return 1;
+	}
+	if (!is_master(c, pid, why, sizeof(why))) {
+		fprintf(stderr, "sluice: pid file %s names pid %ld, which %s; nothing sent\n",
+		    c->pid_file, pid, why);
 		return 1;
 	}
 	if (kill((pid_t)pid, sigs[i].sig) == -1) {

@@ -19,6 +19,7 @@
 #include "common/conf_load.h"
 #include "common/handoff.h"
 #include "common/log.h"
+#include "common/pdeath.h"
 #include "master/health.h"
 #include "master/listen.h"
 #include "master/publish.h"
@@ -200,7 +201,7 @@ spawn_one(struct gen *g, uint32_t idx)
 {
 	static struct handoff ho;	/* the child's copy lives in its own memory */
 	struct slot *s = &g->slots[idx];
-	pid_t pid;
+	pid_t pid, master = getpid();
 
 	pid = fork();
 	if (pid == -1) {
@@ -209,6 +210,14 @@ spawn_one(struct gen *g, uint32_t idx)
 		return;
 	}
 	if (pid == 0) {
+		/*
+		 * A master killed with SIGKILL must not leave workers serving on as
+		 * orphans that hold the port: they drain (QUIT, blocked until the
+		 * worker's loop takes it). worker_main() arms it again after a
+		 * privilege drop, which clears it.
+		 */
+		if (pdeath_arm(master, SIGQUIT) == -1)
+			log_warn("worker %u: cannot ask for a signal at the master's death", idx);
 		ho = g->ho;
 		ho.worker_idx = idx;
 		ho.shm_slot = s->shm_slot;

@@ -83,6 +83,10 @@ upgrade_exec(const int *fds, uint32_t n, const char *pid_file)
 	if (pid == 0) {
 		sigset_t none;
 
+		/*
+		 * Unlike a worker, no parent-death signal (fork cleared any): the
+		 * new master must outlive this one, which is told QUIT next.
+		 */
 		for (i = 0; i < n; i++)
 			fcntl(fds[i], F_SETFD, 0);	/* survive the exec */
 		setenv(UPGRADE_ENV_FDS, list, 1);

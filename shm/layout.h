@@ -106,8 +106,10 @@ enum shm_lb {
 /*
  * The header: 256 bytes. The first 40 bytes (magic .. master_pid) keep their
  * offsets in every version, so any sluice can tell whether a segment of any
- * version still has a live master. Written once at creation (magic last,
- * with release); afterwards only the _Atomic fields change, by the master.
+ * version still has a live master; from 1.1 on, master_start tells that pid
+ * from a later process that got the same number (shm_master_alive()).
+ * Written once at creation (magic last, with release); afterwards only the
+ * _Atomic fields change, by the master.
  */
 struct shm_hdr {
 	alignas(SHM_CACHE_LINE) _Atomic uint64_t magic;	/* SHM_MAGIC, stored last */
@@ -138,7 +140,10 @@ struct shm_hdr {
 	uint32_t		hist_sub;	/* SHM_HIST_SUB */
 	_Atomic uint32_t	flags;		/* SHM_HDR_F_* */
 	uint32_t		reserved0;
-	uint8_t			reserved[112];
+	/* minor 1: with master_pid, the master's identity (pids are reused) */
+	uint64_t		master_start;	/* its /proc/PID/stat starttime, clock ticks
+						 * after boot; 0 = not recorded */
+	uint8_t			reserved[104];
 };
 
 /*

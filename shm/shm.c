@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@ _Static_assert(offsetof(struct shm_hdr, total_size) == 16, "stable header prefix
 _Static_assert(offsetof(struct shm_hdr, master_pid) == 32, "stable header prefix");
 
 #define HDR_PREFIX	40	/* bytes of the stable prefix */
+#define STAT_MAX	1024	/* /proc/PID/stat: comm is at most 64 bytes, 52 numbers */
 #define HEALTH_TRIES	1000	/* seqlock read attempts before giving up */
 
 static void	seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -31,7 +33,7 @@ static int	name_ok(const char *name);
 static void	layout(struct shm_seg *seg, unsigned char *base, size_t size, uint32_t mw,
 		    uint32_t ms, uint32_t mr);
 static int	check_existing(const char *name, char *err, size_t errlen);
-static int	pid_alive(int32_t pid);
+static int	proc_stat(int32_t pid, uint64_t *start, char *comm, size_t commlen);
 static void	copy_str(char *dst, size_t size, const char *src);
 
 static void
@@ -85,12 +87,101 @@ layout(struct shm_seg *seg, unsigned char *base, size_t size, uint32_t mw, uint3
 	seg->routes = (struct shm_route *)(seg->sources + ms);
 }
 
+/*
+ * Reads /proc/PID/stat: the start time (field 22) and the name (field 2).
+ * Returns 0, or -1 with errno ENOENT for no such process or a zombie, or
+ * another errno when /proc cannot be read.
+ */
 static int
-pid_alive(int32_t pid)
+proc_stat(int32_t pid, uint64_t *start, char *comm, size_t commlen)
 {
-	if (pid <= 0 || pid == (int32_t)getpid())
+	char path[32], buf[STAT_MAX], *open_paren, *close_paren, *p, *end;
+	unsigned long long v;
+	ssize_t n;
+	int fd, field;
+
+	if (pid <= 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		if (n == 0 || errno == ESRCH)
+			errno = ENOENT;	/* it exited meanwhile */
+		return -1;
+	}
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold spaces and parentheses itself. */
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (open_paren == NULL || close_paren == NULL || close_paren < open_paren ||
+	    close_paren[1] != ' ') {
+		errno = EPROTO;
+		return -1;
+	}
+	if (comm != NULL) {
+		size_t len = (size_t)(close_paren - open_paren - 1);
+
+		if (len >= commlen)
+			len = commlen - 1;
+		memcpy(comm, open_paren + 1, len);
+		comm[len] = '\0';
+	}
+	p = close_paren + 2;
+	if (*p == 'Z' || *p == 'X') {
+		errno = ENOENT;	/* exited, not yet reaped */
+		return -1;
+	}
+	/* Field 3 (state) is at p; walk to field 22. */
+	for (field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (p == NULL) {
+			errno = EPROTO;
+			return -1;
+		}
+		p++;
+	}
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (end == p || errno != 0 || (*end != ' ' && *end != '\n' && *end != '\0')) {
+		errno = EPROTO;
+		return -1;
+	}
+	*start = (uint64_t)v;
+	return 0;
+}
+
+uint64_t
+shm_proc_start(int32_t pid)
+{
+	uint64_t start;
+
+	if (proc_stat(pid, &start, NULL, 0) == -1)
 		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	return start;
+}
+
+int
+shm_master_alive(int32_t pid, uint64_t start)
+{
+	uint64_t now_start;
+	char comm[64];
+
+	if (pid <= 0)
+		return 0;
+	if (proc_stat(pid, &now_start, comm, sizeof(comm)) == -1) {
+		if (errno == ENOENT && access("/proc/self/stat", R_OK) == 0)
+			return 0;
+		/* No /proc to ask: only the pid can be checked; err on "alive". */
+		return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	}
+	if (start != 0)
+		return now_start == start;
+	return strcmp(comm, "sluice") == 0;
 }
 
 /*
@@ -100,9 +191,11 @@ pid_alive(int32_t pid)
 static int
 check_existing(const char *name, char *err, size_t errlen)
 {
+	const struct shm_hdr *h;
 	struct stat st;
 	unsigned char *p;
-	uint64_t magic;
+	uint64_t magic, start = 0;
+	size_t maplen;
 	int32_t pid;
 	int fd;
 
@@ -122,21 +215,27 @@ check_existing(const char *name, char *err, size_t errlen)
 		close(fd);
 		return 0;	/* a master died between shm_open and ftruncate */
 	}
-	p = mmap(NULL, HDR_PREFIX, PROT_READ, MAP_SHARED, fd, 0);
+	maplen = st.st_size >= (off_t)sizeof(struct shm_hdr) ? sizeof(struct shm_hdr) : HDR_PREFIX;
+	p = mmap(NULL, maplen, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED) {
 		seterr(err, errlen, "shm %s: mmap: %s", name, strerror(errno));
 		return -1;
 	}
-	magic = atomic_load_explicit(&((struct shm_hdr *)p)->magic, memory_order_acquire);
-	pid = atomic_load_explicit(&((struct shm_hdr *)p)->master_pid, memory_order_relaxed);
-	munmap(p, HDR_PREFIX);
+	h = (const struct shm_hdr *)p;
+	magic = atomic_load_explicit(&h->magic, memory_order_acquire);
+	pid = atomic_load_explicit(&h->master_pid, memory_order_relaxed);
+	/* Layout 1.x: 1.1 records the start time, 1.0 left those bytes 0. */
+	if (magic == SHM_MAGIC && maplen == sizeof(struct shm_hdr) && h->ver_major == 1 &&
+	    h->hdr_size >= sizeof(struct shm_hdr))
+		start = h->master_start;
+	munmap(p, maplen);
 	if (magic != SHM_MAGIC && magic != 0) {
 		seterr(err, errlen, "shm %s exists and is not a sluice segment", name);
 		errno = EEXIST;
 		return -1;
 	}
-	if (pid_alive(pid)) {
+	if (pid != (int32_t)getpid() && shm_master_alive(pid, start)) {
 		seterr(err, errlen, "segment %s is in use by pid %d", name, (int)pid);
 		errno = EBUSY;
 		return -1;
@@ -221,6 +320,7 @@ shm_create(const char *name, uint32_t max_workers, uint32_t max_sources, uint32_
 	h->ver_minor = SHM_VER_MINOR;
 	h->hdr_size = sizeof(struct shm_hdr);
 	h->total_size = size;
+	h->master_start = shm_proc_start((int32_t)getpid());
 	atomic_store_explicit(&h->master_pid, (int32_t)getpid(), memory_order_relaxed);
 	atomic_store_explicit(&h->conf_gen, 1, memory_order_relaxed);
 	clock_gettime(CLOCK_REALTIME, &now);

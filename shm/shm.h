@@ -57,10 +57,12 @@ size_t	shm_size(uint32_t max_workers, uint32_t max_sources, uint32_t max_routes)
  * Master, before fork: creates segment name (a POSIX shm name, "/x", shorter
  * than SHM_NAME_LEN) with room for exactly the maxima given (each 1..
  * SHM_LIMIT_*; the caller adds reload headroom), zero-filled, header written
- * with master_pid = getpid() and magic stored last. If name exists: refused
- * when its master_pid is another live process ("segment /sluice is in use by
- * pid N") or when it is not a sluice segment; otherwise (left by a crashed
- * master, or by this process) it is unlinked and created afresh.
+ * with master_pid = getpid(), master_start = its start time and magic
+ * stored last. If name exists: refused when its master is another live
+ * process by shm_master_alive() ("segment /sluice is in use by pid N") or
+ * when it is not a sluice segment; otherwise (left by a crashed master, even
+ * if its pid now belongs to an unrelated process, or by this process) it is
+ * unlinked and created afresh.
  * Returns 0 and fills out, or -1 with errno set and a one-line reason in err.
  */
 int	shm_create(const char *name, uint32_t max_workers, uint32_t max_sources,
@@ -75,6 +77,25 @@ int	shm_create(const char *name, uint32_t max_workers, uint32_t max_sources,
  * (errno EPROTO), what is wrong otherwise.
  */
 int	shm_attach_ro(const char *name, struct shm_seg *out, char *err, size_t errlen);
+
+/*
+ * Start time of process pid: field 22 of /proc/PID/stat, in clock ticks
+ * after boot; with the pid it names one process for good, since a pid is
+ * reused only by a process that starts later. Returns it, or 0 with errno
+ * ENOENT if there is no such process or it is a zombie (it has exited), or
+ * 0 with another errno if /proc could not tell.
+ */
+uint64_t shm_proc_start(int32_t pid);
+
+/*
+ * Is the master recorded in a segment (hdr.master_pid, hdr.master_start)
+ * still running? Never decided by the pid alone: 1 if process pid exists,
+ * is not a zombie and started at start; for start 0 (a segment of layout
+ * 1.0, which did not record it), if the process is named "sluice". 0 if the
+ * pid is free, a zombie, or another process now. If /proc is not mounted,
+ * only the pid can be checked: 1 if it exists (the cautious answer).
+ */
+int	shm_master_alive(int32_t pid, uint64_t start);
 
 /* Unmaps seg and zeroes it; accepts a seg that is not mapped. */
 void	shm_detach(struct shm_seg *seg);

@@ -5,9 +5,7 @@
  */
 #include "shm/stats.h"
 
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <string.h>
 
 #include "shm/shm.h"
@@ -43,8 +41,8 @@ stats_take(const struct shm_seg *seg, struct stats_snap *snap)
 	}
 	snap->torn = tries == GEN_TRIES;
 	snap->master_pid = LD(&h->master_pid);
-	snap->master_alive = snap->master_pid > 0
-	    && (kill(snap->master_pid, 0) == 0 || errno == EPERM);
+	/* By pid and start time: a recycled pid is not a live master. */
+	snap->master_alive = shm_master_alive(snap->master_pid, h->master_start);
 	snap->ver_major = h->ver_major;
 	snap->ver_minor = h->ver_minor;
 	snap->conf_gen = LD(&h->conf_gen);

@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/proxyproto.h"
 #include "common/rewrite.h"
+#include "common/urlpath.h"
 #include "worker/alog.h"
 #include "worker/lb.h"
 #include "shm/shm.h"
@@ -49,6 +50,7 @@ enum tmo_phase { TP_NONE = 0, TP_KEEPALIVE, TP_HEADER, TP_CONNECT, TP_BACKEND, T
 #define EXTRA_IOV	40	/* iovecs beyond the header lines: request line, added headers */
 #define LINES_CAP	4096	/* rewritten Location + Refresh header lines */
 #define TARGET_EXTRA	1024	/* a rewrite may make the target this much longer */
+#define MAX_INTERIM	10	/* 1xx responses per request before the response is malformed */
 
 /*
  * One request/response exchange. Allocated from a free list when a request
@@ -76,6 +78,11 @@ struct exch {
 	int			 tunnel;	/* the backend agreed (101): tunnel after the head */
 	int			 t_cli_eof;	/* tunnel: client sent FIN (backend got shutdown) */
 	int			 t_up_eof;	/* tunnel: backend sent FIN (client got shutdown) */
+	int			 ninterim;	/* 1xx responses received for this request */
+	int			 rw_gave_up;	/* a rewrite_location regex hit its limit */
+	struct http1_str	 upg;		/* the allowed Upgrade token the client asked for */
+	char			 qclen[48];	/* normalized Content-Length lines (RFC 9110 §8.6) */
+	char			 sclen[48];
 	/* client -> backend */
 	enum rq_state		 rq;
 	enum body_mode		 rq_mode;
@@ -98,6 +105,7 @@ struct exch {
 	struct http1_header	*hdrs, *rhdrs;
 	char			*target;	/* rewritten request target (tcap bytes) */
 	char			*npath;		/* "/" + path for an absolute-form target without one */
+	char			*rpath;		/* the normalized path routes are matched on (tcap) */
 	uint32_t		 target_len;	/* 0: not rewritten */
 	uint32_t		 tcap;
 	char			*lines;		/* rewritten Location/Refresh lines (LINES_CAP) */
@@ -111,8 +119,8 @@ struct exch {
 	int			 act_src;	/* conf source index counted active in shm, or -1 */
 	int			 probe;		/* this request probes a source marked down */
 	char			 alog_req[512];	/* request line, Referer, User-Agent (NUL-separated) */
-	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+EXTRA_IOV], siov[maxh+EXTRA_IOV],
-	 * target[tcap], lines[LINES_CAP] */
+	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+extra_iov], siov[maxh+extra_iov],
+	 * target[tcap], npath[tcap], rpath[tcap], lines[LINES_CAP] */
 };
 
 static void	io_cb(struct ev_loop *loop, ev_io *io, int revents);
@@ -151,18 +159,39 @@ static int	conn_names(const struct http1_header *h, uint32_t n, struct http1_str
 static int	hop_by_hop(struct http1_str name);
 static int	peer_trusted(const struct cconn *c, const struct route_conf *rc);
 static int	idempotent(int meth);
+static enum step local_shortage(struct cconn *c, struct upool *p, int err);
+static int	via_loop(const struct http1_req *q, const char *name);
+static int	upgrade_allowed(struct exch *x, const struct route_conf *rc);
+static int	upgrade_agreed(const struct exch *x);
+static struct iovec *clen_line(struct iovec *v, char *buf, size_t cap, uint64_t n);
 static void	up_release(struct cconn *c, int reuse);
 static int	retry_after(const struct http1_resp *s);
 static size_t	copy_esc(char *dst, size_t cap, const char *p, uint32_t len);
 static void	access_copy(struct cconn *c);
 static void	access_log(struct cconn *c);
 
+/*
+ * iovecs beyond the header lines in each direction: our own lines plus the
+ * longest header_add list of any route. Set once per worker by
+ * cconn_exch_size(), before the first exchange.
+ */
+static uint32_t	extra_iov = EXTRA_IOV;
+
 size_t
-cconn_exch_size(uint32_t maxh, uint32_t max_request_line)
+cconn_exch_size(const struct conf *c)
 {
+	uint32_t maxh = c->limits.max_headers, i, most = 0;
+
+	for (i = 0; i < c->nroutes; i++) {
+		if (c->routes[i].request.nadd > most)
+			most = c->routes[i].request.nadd;
+		if (c->routes[i].response.nadd > most)
+			most = c->routes[i].response.nadd;
+	}
+	extra_iov = EXTRA_IOV + most;
 	return sizeof(struct exch) + 2 * (size_t)maxh * sizeof(struct http1_header) +
-	    (3 * (size_t)maxh + 2 * EXTRA_IOV) * sizeof(struct iovec) +
-	    2 * ((size_t)max_request_line + TARGET_EXTRA) + LINES_CAP;
+	    (3 * (size_t)maxh + 2 * (size_t)extra_iov) * sizeof(struct iovec) +
+	    3 * ((size_t)c->limits.max_request_line + TARGET_EXTRA) + LINES_CAP;
 }
 
 /* The client's address as logs and X-Forwarded-For show it. */
@@ -204,6 +233,7 @@ cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss, int pr
 	/* Speculative first read: the request often arrives with the handshake. */
 	c->ready = RDY_CR | RDY_CW;
 	c->state = CC_IDLE;
+	c->head_t0 = ev_now(w->loop);	/* the first request is due within client_header */
 	run(c);
 	return 0;
 }
@@ -468,11 +498,12 @@ exch_new(struct cconn *c)
 	x->hdrs = (struct http1_header *)p;
 	x->rhdrs = x->hdrs + maxh;
 	x->qiov = (struct iovec *)(x->rhdrs + maxh);
-	x->siov = x->qiov + 2 * maxh + EXTRA_IOV;
-	x->target = (char *)(x->siov + maxh + EXTRA_IOV);
+	x->siov = x->qiov + 2 * maxh + extra_iov;
+	x->target = (char *)(x->siov + maxh + extra_iov);
 	x->tcap = w->conf->limits.max_request_line + TARGET_EXTRA;
 	x->npath = x->target + x->tcap;
-	x->lines = x->npath + x->tcap;
+	x->rpath = x->npath + x->tcap;
+	x->lines = x->rpath + x->tcap;
 	x->ri = -1;
 	x->act_src = -1;
 	x->views_ok = 1;
@@ -547,7 +578,8 @@ step_read_head(struct cconn *c)
 			if (c->state == CC_IDLE) {
 				/* The header deadline is armed only if we have to wait. */
 				c->state = CC_READ_HEAD;
-				c->head_t0 = ev_now(w->loop);
+				if (c->nreq > 0)
+					c->head_t0 = ev_now(w->loop);
 			}
 			x = c->x != NULL ? c->x : exch_new(c);
 			if (x == NULL) {
@@ -569,11 +601,16 @@ step_read_head(struct cconn *c)
 				iobuf_compact(&c->in);
 			}
 		} else if (c->state == CC_IDLE) {
-			set_timer(c, TP_KEEPALIVE);
+			/*
+			 * A new connection (or one still sending its PROXY
+			 * header) gets client_header for its first request,
+			 * counted from the accept: silence is not keep-alive.
+			 */
+			set_timer(c, c->nreq == 0 ? TP_HEADER : TP_KEEPALIVE);
 		}
 		if (!(c->ready & RDY_CR)) {
 			c->want |= RDY_CR;
-			if (c->state == CC_READ_HEAD)
+			if (c->state == CC_READ_HEAD || c->nreq == 0)
 				set_timer(c, TP_HEADER);
 			if (c->state == CC_IDLE && c->in.data == 0 && c->in.area != NULL) {
 				/* An idle keep-alive connection holds no buffer. */
@@ -606,6 +643,9 @@ start_request(struct cconn *c)
 	struct worker *w = c->w;
 	struct exch *x = c->x;
 	struct http1_req *q = &x->req;
+	const struct route_conf *rc;
+	struct route_rt *gave_up;
+	int n;
 
 	c->nreq++;
 	x->started = 1;
@@ -622,9 +662,6 @@ start_request(struct cconn *c)
 		x->rq_mode = BODY_CLEN;
 		x->rq_left = q->content_length;
 	}
-	/* Upgrade (WebSocket): only for a request without a body, as RFC 6455 does. */
-	x->upgrade = (q->flags & HTTP1_F_CONN_UPGRADE) && (q->flags & HTTP1_F_UPGRADE_HDR) &&
-	    x->rq_mode == BODY_NONE && q->minor == 1;
 	if (q->flags & HTTP1_F_EMPTY_PATH) {
 		/* "http://h?q": the origin-form is "/?q" (RFC 9112 §3.2.1). */
 		x->npath[0] = '/';
@@ -632,13 +669,115 @@ start_request(struct cconn *c)
 		q->path.p = x->npath;
 		q->path.len++;
 	}
-	x->route = route_match(w->routes, w->conf->nroutes, q->host, q->path);
 	c->state = CC_EXCH;
+	/* Routes see the normalized path; the backend gets the path as received. */
+	n = urlpath_normalize(q->path.p, q->path.len, x->rpath, x->tcap);
+	if (n < 0) {
+		log_info("conn=%llu: bad request target from %s: %s", (unsigned long long)c->id,
+		    c->peer, urlpath_error_text(n));
+		return error_response(c, 400, 1);	/* as for any malformed head */
+	}
+	x->route = route_match(w->routes, w->conf->nroutes, q->host,
+	    (struct http1_str){ x->rpath, (uint32_t)n }, &gave_up);
+	if (gave_up != NULL) {
+		/* Fail closed: the path might belong to this route and its rules. */
+		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->regex_aborts, 1);
+		log_error("conn=%llu: route at %s:%d: path_regex gave up on \"%.*s\" "
+		    "(retry limit), answering 500", (unsigned long long)c->id, w->conf->file,
+		    gave_up->conf->line, (int)(q->path.len > 200 ? 200 : q->path.len), q->path.p);
+		return error_response(c, 500, x->rq_mode != BODY_NONE);
+	}
 	if (x->route == NULL)
 		return error_response(c, 404, x->rq_mode != BODY_NONE);
-	if (x->route->conf->request.nrewrite > 0 && rewrite_target(c) == -1)
+	rc = x->route->conf;
+	if (rc->via && via_loop(q, rc->via_name)) {
+		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->loops, 1);
+		log_warnx("conn=%llu: forwarding loop: the request from %s already passed \"%s\" "
+		    "(Via), answering 508", (unsigned long long)c->id, c->peer, rc->via_name);
+		return error_response(c, 508, x->rq_mode != BODY_NONE);
+	}
+	/* Upgrade: only to a protocol the route allows, for a request without a body. */
+	x->upgrade = (q->flags & HTTP1_F_CONN_UPGRADE) && (q->flags & HTTP1_F_UPGRADE_HDR) &&
+	    x->rq_mode == BODY_NONE && q->minor == 1 && upgrade_allowed(x, rc);
+	if (rc->request.nrewrite > 0 && rewrite_target(c) == -1)
 		return error_response(c, 500, x->rq_mode != BODY_NONE);
 	return pick_source(c);
+}
+
+/*
+ * Does a Via field of the request name us (received-by == name, any
+ * protocol)? Then it went around: a source leads back to this proxy.
+ */
+static int
+via_loop(const struct http1_req *q, const char *name)
+{
+	size_t nlen = strlen(name);
+	uint32_t i, j, k;
+
+	for (i = 0; i < q->nheaders; i++) {
+		const struct http1_str v = q->headers[i].value;
+
+		if (!http1_str_eq(q->headers[i].name, "via"))
+			continue;
+		/* Entries: protocol RWS received-by [RWS comment], comma separated. */
+		for (j = 0; j < v.len; j = k + 1) {
+			uint32_t s, e;
+
+			for (k = j; k < v.len && v.p[k] != ','; k++)
+				;
+			for (s = j; s < k && (v.p[s] == ' ' || v.p[s] == '\t'); s++)
+				;
+			while (s < k && v.p[s] != ' ' && v.p[s] != '\t')
+				s++;	/* the protocol */
+			while (s < k && (v.p[s] == ' ' || v.p[s] == '\t'))
+				s++;
+			for (e = s; e < k && v.p[e] != ' ' && v.p[e] != '\t'; e++)
+				;
+			if (e - s == nlen && strncasecmp(v.p + s, name, nlen) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Finds, in the request's Upgrade fields, the first protocol the route
+ * allows (compared without its "/version"), and keeps it in x->upg. Any
+ * other token (h2c, ...) is dropped with the hop-by-hop Upgrade field, and
+ * the request goes on as plain HTTP/1.1. Returns 1 if one was found.
+ */
+static int
+upgrade_allowed(struct exch *x, const struct route_conf *rc)
+{
+	const struct http1_req *q = &x->req;
+	uint32_t i, j, k, t;
+
+	for (i = 0; i < q->nheaders; i++) {
+		const struct http1_str v = q->headers[i].value;
+
+		if (!http1_str_eq(q->headers[i].name, "upgrade"))
+			continue;
+		for (j = 0; j < v.len; j = k + 1) {
+			uint32_t s, e, n;
+
+			for (k = j; k < v.len && v.p[k] != ','; k++)
+				;
+			for (s = j; s < k && (v.p[s] == ' ' || v.p[s] == '\t'); s++)
+				;
+			for (e = k; e > s && (v.p[e - 1] == ' ' || v.p[e - 1] == '\t'); e--)
+				;
+			for (n = s; n < e && v.p[n] != '/'; n++)
+				;
+			for (t = 0; t < rc->nupgrade; t++)
+				if (strlen(rc->upgrade[t]) == n - s &&
+				    strncasecmp(v.p + s, rc->upgrade[t], n - s) == 0) {
+					x->upg.p = v.p + s;
+					x->upg.len = e - s;
+					return 1;
+				}
+		}
+	}
+	return 0;
 }
 
 /*
@@ -660,12 +799,16 @@ rewrite_target(struct cconn *c)
 		    x->target, x->tcap);
 		if (n == REWRITE_NOMATCH)
 			continue;
+		if (n == REWRITE_ERROR)
+			shm_add(&shm_worker(c->w->ho->shm, c->w->ho->shm_slot)->regex_aborts, 1);
 		if (n < 0 || !rewrite_valid_target(x->target, (size_t)n)) {
-			log_error("conn=%llu: rewrite rule at %s:%d turned \"%.*s\" into %s",
-			    (unsigned long long)c->id, c->w->conf->file, r->rewrite[i].line,
+			log_error("conn=%llu: rewrite rule at %s:%d turned \"%.*s\" into %s "
+			    "(route at line %d), answering 500", (unsigned long long)c->id,
+			    c->w->conf->file, r->rewrite[i].line,
 			    (int)(x->req.path.len > 200 ? 200 : x->req.path.len), x->req.path.p,
 			    n == REWRITE_TOOLONG ? "a target too long" :
-			    n < 0 ? "an error (regex gave up)" : "an invalid target");
+			    n < 0 ? "an error (regex gave up)" : "an invalid target",
+			    x->route->conf->line);
 			return -1;
 		}
 		x->target_len = (uint32_t)n;
@@ -703,6 +846,8 @@ pick_source(struct cconn *c)
 		x->connecting = 0;
 		if (u == NULL) {
 			u = uconn_connect(w, p);
+			if (u == NULL && uconn_local_error(errno))
+				return local_shortage(c, p, errno);
 			if (u == NULL) {
 				log_warn("conn=%llu: source %s (%s): connect", (unsigned long long)c->id,
 				    p->src->name, p->src->addr.text);
@@ -857,6 +1002,8 @@ build_request(struct cconn *c)
 		if (hop_by_hop(h->name) || http1_str_eq(h->name, "host") ||
 		    route_hdr_listed(&rc->request, h->name))
 			continue;
+		if ((q->flags & HTTP1_F_CLEN_LIST) && http1_str_eq(h->name, "content-length"))
+			continue;	/* one normalized field follows */
 		/* Connection may drop end-to-end extras, never the framing. */
 		if (conn_names(q->headers, q->nheaders, h->name) &&
 		    !http1_str_eq(h->name, "content-length"))
@@ -870,12 +1017,16 @@ build_request(struct cconn *c)
 	}
 	if (x->rq_mode == BODY_CHUNKED)
 		v = IOV_LIT(v, "Transfer-Encoding: chunked\r\n");
+	else if (q->flags & HTTP1_F_CLEN_LIST)
+		v = clen_line(v, x->qclen, sizeof(x->qclen), q->content_length);
 	if (x->upgrade) {
-		const struct http1_header *u = http1_find(q->headers, q->nheaders, "upgrade");
-
-		v = IOV_LIT(v, "Connection: upgrade\r\n");
-		v = IOV_MEM(v, u->line.p, u->line.len);
+		/* Only the protocol the route allows, never the client's whole list. */
+		v = IOV_LIT(v, "Connection: upgrade\r\nUpgrade: ");
+		v = IOV_MEM(v, x->upg.p, x->upg.len);
+		v = IOV_LIT(v, "\r\n");
 	}
+	if (x->route->via.iov_len > 0)
+		*v++ = x->route->via;
 	if (xff) {
 		v = IOV_LIT(v, "X-Forwarded-For: ");
 		if (trusted)
@@ -1111,6 +1262,8 @@ backend_failed(struct cconn *c, int err, const char *what)
 			(void)build_request(c);	/* these bytes parsed fine the first time */
 			return STEP_NEXT;
 		}
+		if (uconn_local_error(errno))
+			return local_shortage(c, p, errno);
 	}
 	errno = err;
 	log_warn("conn=%llu: source %s (%s): %s", (unsigned long long)c->id, p->src->name,
@@ -1122,6 +1275,21 @@ backend_failed(struct cconn *c, int err, const char *what)
 		return pick_source(c);
 	}
 	return error_response(c, 502, x->rq_mode != BODY_NONE);
+}
+
+/*
+ * This machine ran short (descriptors, memory, ports) while connecting to a
+ * source: not the source's fault, so nothing is counted against it (a
+ * passive mark would take a healthy source away from every worker). 503.
+ */
+static enum step
+local_shortage(struct cconn *c, struct upool *p, int err)
+{
+	shm_add(&shm_worker(c->w->ho->shm, c->w->ho->shm_slot)->local_errors, 1);
+	log_warnx("conn=%llu: cannot connect to source %s: %s (local shortage, not the "
+	    "source's fault), answering 503", (unsigned long long)c->id, p->src->name,
+	    strerror(err));
+	return error_response(c, 503, c->x->rq_mode != BODY_NONE);
 }
 
 static int
@@ -1207,9 +1375,11 @@ relay_response(struct cconn *c)
 				close_conn(c, "client write error");
 				return STEP_DONE;
 			}
-			x->sent_client = 1;
 			x->bytes_sent += (uint64_t)n;
 			io_iov_advance(&x->scur, &x->sleft, (size_t)n);
+			/* A complete 1xx still leaves room for our own final answer. */
+			if (x->status != 0 || x->sleft > 0)
+				x->sent_client = 1;
 			res = STEP_NEXT;
 			continue;
 		}
@@ -1318,10 +1488,13 @@ resp_head(struct cconn *c)
 	r = http1_parse_resp(iobuf_ptr(&x->rb), x->rb.data, x->rb.size, s, x->rhdrs, x->maxh);
 	if (r == HTTP1_PARTIAL)
 		return STEP_AGAIN;
-	if (r == HTTP1_BAD || (s->status == 101 && !x->upgrade)) {
+	if (r == HTTP1_BAD || (s->status == 101 && !upgrade_agreed(x)) ||
+	    (s->status < 200 && ++x->ninterim > MAX_INTERIM)) {
 		log_warnx("conn=%llu: source %s: malformed response head: %s",
 		    (unsigned long long)c->id, x->up->pool->src->name,
-		    s->status == 101 ? "unexpected 101" : (s->error ? s->error : "bad"));
+		    r == HTTP1_BAD ? (s->error ? s->error : "bad") :
+		    s->status == 101 ? "101 to a protocol the request did not offer" :
+		    "more than 10 interim (1xx) responses");
 		lb_failed(w, x->up->pool->src_idx, SHM_R_MALFORMED);
 		x->views_ok = 0;
 		return error_response(c, 502, 1);
@@ -1383,8 +1556,29 @@ resp_head(struct cconn *c)
 	if (x->rq != RQ_DONE)
 		x->cli_close = 1;	/* answered before the body was read: stop here */
 	build_response(c);
+	if (x->rw_gave_up) {
+		/* Never pass on the backend's own Location because a regex gave up. */
+		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->regex_aborts, 1);
+		log_error("conn=%llu: route at %s:%d: rewrite_location gave up (retry limit), "
+		    "answering 500", (unsigned long long)c->id, w->conf->file, x->route->conf->line);
+		x->views_ok = 0;
+		return error_response(c, 500, 1);
+	}
 	x->rs = RS_BODY;
 	return STEP_NEXT;
+}
+
+/* A 101 must switch to the protocol we asked for (RFC 9110 §7.8). */
+static int
+upgrade_agreed(const struct exch *x)
+{
+	const struct http1_header *u;
+
+	if (!x->upgrade)
+		return 0;
+	u = http1_find(x->resp.headers, x->resp.nheaders, "upgrade");
+	return u != NULL && u->value.len == x->upg.len &&
+	    strncasecmp(u->value.p, x->upg.p, x->upg.len) == 0;
 }
 
 static void
@@ -1404,6 +1598,8 @@ build_response(struct cconn *c)
 
 		if (hop_by_hop(h->name) || route_hdr_listed(&rt->conf->response, h->name))
 			continue;
+		if ((s->flags & HTTP1_F_CLEN_LIST) && http1_str_eq(h->name, "content-length"))
+			continue;	/* one normalized field follows */
 		if (conn_names(s->headers, s->nheaders, h->name) &&
 		    !http1_str_eq(h->name, "content-length"))
 			continue;
@@ -1416,6 +1612,10 @@ build_response(struct cconn *c)
 	}
 	if (x->rs_mode == BODY_CHUNKED)
 		v = IOV_LIT(v, "Transfer-Encoding: chunked\r\n");
+	else if ((s->flags & (HTTP1_F_CLEN_LIST | HTTP1_F_CHUNKED)) == HTTP1_F_CLEN_LIST)
+		v = clen_line(v, x->sclen, sizeof(x->sclen), s->content_length);
+	if (rt->via.iov_len > 0)
+		*v++ = rt->via;
 	if (x->tunnel) {
 		const struct http1_header *u = http1_find(s->headers, s->nheaders, "upgrade");
 
@@ -1448,6 +1648,15 @@ build_response(struct cconn *c)
 	}
 	x->scur = x->siov;
 	x->sleft = (int)(v - x->siov);
+}
+
+/* "Content-Length: n\r\n" in buf, as an iovec appended at v. */
+static struct iovec *
+clen_line(struct iovec *v, char *buf, size_t cap, uint64_t n)
+{
+	int len = snprintf(buf, cap, "Content-Length: %llu\r\n", (unsigned long long)n);
+
+	return IOV_MEM(v, buf, (size_t)len);
 }
 
 /*
@@ -1485,6 +1694,8 @@ rewrite_location(struct cconn *c, const struct http1_header *h, struct iovec *v,
 		    LINES_CAP - *used - pre - 2);
 		if (n == REWRITE_NOMATCH)
 			continue;
+		if (n == REWRITE_ERROR)
+			x->rw_gave_up = 1;	/* resp_head answers 500 instead */
 		if (n < 0)
 			break;
 		memcpy(out + pre + n, "\r\n", 2);
@@ -1544,8 +1755,10 @@ status_text(int status)
 	case 431: return "Request Header Fields Too Large";
 	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	case 505: return "HTTP Version Not Supported";
+	case 508: return "Loop Detected";
 	default: return "Error";
 	}
 }

@@ -14,8 +14,9 @@
 
 #include "common/iobuf.h"
 
-struct worker;
+struct conf;
 struct exch;
+struct worker;
 
 #define CCONN_MAGIC	0x43434f4eu	/* "CCON" */
 
@@ -72,7 +73,10 @@ int	cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss, in
 /* Graceful stop: every connection closes after its current or next response. */
 void	cconn_drain(struct cconn *c);
 
-/* Size of one struct exch for the configured limits (for the free list). */
-size_t	cconn_exch_size(uint32_t max_headers, uint32_t max_request_line);
+/*
+ * Size of one struct exch for the configuration's limits and header_add
+ * lists (for the free list); call once in the worker before any exchange.
+ */
+size_t	cconn_exch_size(const struct conf *c);
 
 #endif

@@ -150,6 +150,14 @@ route_init(const struct conf *c, struct route_rt **out)
 		if (build_lines(&rc->request, &rt[i].req_add) == -1 ||
 		    build_lines(&rc->response, &rt[i].resp_add) == -1)
 			goto fail;
+		if (rc->via) {
+			size_t len = strlen(rc->via_name) + sizeof("Via: 1.1 \r\n");
+
+			if ((rt[i].via.iov_base = malloc(len)) == NULL)
+				goto fail;
+			rt[i].via.iov_len = (size_t)snprintf(rt[i].via.iov_base, len,
+			    "Via: 1.1 %s\r\n", rc->via_name);
+		}
 	}
 	if (c->nroutes > 0) {
 		if (idx_build(c, &rt[0].idx) == -1)
@@ -182,6 +190,7 @@ route_free(struct route_rt *routes, uint32_t n)
 			free(r->resp_add[j].iov_base);
 		free(r->req_add);
 		free(r->resp_add);
+		free(r->via.iov_base);
 		free(r->rr_cur);
 		free(r->pools);
 	}
@@ -428,13 +437,17 @@ key_hash(enum bkind kind, const char *p, uint32_t len)
 }
 
 struct route_rt *
-route_match(struct route_rt *routes, uint32_t n, struct http1_str host, struct http1_str path)
+route_match(struct route_rt *routes, uint32_t n, struct http1_str host, struct http1_str path,
+    struct route_rt **gave_up)
 {
 	struct route_idx *x;
 	const struct bucket *b;
 	const char *q;
 	uint32_t hlen, ncand = 0, best = NO_ROUTE, i, j, pick, r, labels, rlen;
+	int m;
 
+	if (gave_up != NULL)
+		*gave_up = NULL;
 	if (n == 0)
 		return NULL;
 	x = routes[0].idx;
@@ -483,9 +496,16 @@ route_match(struct route_rt *routes, uint32_t n, struct http1_str host, struct h
 		if (pick == NO_ROUTE)
 			break;
 		x->cur[j]++;
-		if (rewrite_match(routes[pick].conf->path_re, x->ctx, path.p, rlen) == 1) {
+		m = rewrite_match(routes[pick].conf->path_re, x->ctx, path.p, rlen);
+		if (m == 1) {
 			best = pick;
 			break;
+		}
+		if (m < 0) {
+			/* Skipping the route would let a crafted path bypass it. */
+			if (gave_up != NULL)
+				*gave_up = &routes[pick];
+			return NULL;
 		}
 	}
 	return best == NO_ROUTE ? NULL : &routes[best];

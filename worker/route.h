@@ -21,6 +21,7 @@ struct route_rt {
 	int32_t			*rr_cur;	/* smooth weighted round-robin state */
 	struct iovec		*req_add;	/* "Name: value\r\n" lines, owned */
 	struct iovec		*resp_add;
+	struct iovec		 via;		/* "Via: 1.1 <via_name>\r\n", owned; empty if via off */
 	uint32_t		 host_len;	/* strlen(conf->host) */
 	uint32_t		 path_len;
 	uint32_t		 idx_no;	/* position in the array = in conf->routes */
@@ -55,11 +56,13 @@ void	route_free(struct route_rt *routes, uint32_t n);
  * first-match scan with route_host_match(), but looks at only the host
  * buckets that can match (exact, "*.suffix" for each suffix of host, "*"),
  * finds the best prefix in each by binary search, and runs only the regexes
- * of routes that come before the best prefix route. A regex that gives up
- * (oniguruma retry limit) counts as no match. Allocates nothing.
+ * of routes that come before the best prefix route. Allocates nothing.
+ * A regex that gives up (oniguruma retry limit) fails closed: the answer
+ * cannot be known, so NULL is returned and *gave_up (if gave_up is not NULL)
+ * names the route whose regex gave up; else *gave_up is set to NULL.
  */
 struct route_rt *route_match(struct route_rt *routes, uint32_t n, struct http1_str host,
-	    struct http1_str path);
+	    struct http1_str path, struct route_rt **gave_up);
 
 /*
  * Host pattern test: exact, "*.suffix" or "*"; case-insensitive. The port

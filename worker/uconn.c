@@ -44,6 +44,13 @@ uconn_connect(struct worker *w, struct upool *p)
 }
 
 int
+uconn_local_error(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM ||
+	    err == EADDRNOTAVAIL;
+}
+
+int
 uconn_connect_result(struct uconn *u)
 {
 	int err = 0;

@@ -35,6 +35,12 @@ struct uconn {
  */
 struct uconn	*uconn_connect(struct worker *w, struct upool *p);
 
+/*
+ * Is err (from uconn_connect) a shortage of this machine (descriptors,
+ * memory, ephemeral ports) rather than the source's fault? Returns 1 or 0.
+ */
+int		 uconn_local_error(int err);
+
 /* 0 if the connect succeeded, else an errno value. */
 int		 uconn_connect_result(struct uconn *u);
 

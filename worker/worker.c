@@ -5,8 +5,6 @@
 #include "worker/worker.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -17,6 +15,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/pdeath.h"
+#include "common/privdrop.h"
 #include "common/rewrite.h"
 #include "shm/shm.h"
 #include "worker/cconn.h"
@@ -26,8 +26,11 @@
 #include "worker/upool.h"
 
 #define ACCEPT_BATCH	64	/* accepts per wakeup, so one listener cannot starve the rest */
+#define ACCEPT_BACKOFF	0.5	/* seconds not accepting after running out of descriptors (nginx) */
 
 static void	accept_cb(struct ev_loop *loop, ev_io *io, int revents);
+static void	accept_backoff(struct worker *w, uint32_t li, int err);
+static void	backoff_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static void	accepting(struct worker *w, int on);
 static void	sig_cb(struct ev_loop *loop, ev_signal *s, int revents);
 static void	grace_cb(struct ev_loop *loop, ev_timer *t, int revents);
@@ -41,17 +44,10 @@ static void	drop_privileges(const char *user);
 static void
 drop_privileges(const char *user)
 {
-	struct passwd *pw = getpwnam(user);
+	char err[256];
 
-	if (pw == NULL)
-		fatalx("user %s: no such user", user);
-	if (setgroups(0, NULL) == -1 && errno != EPERM)
-		fatal("setgroups");
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1)
-		fatal("cannot become user %s", user);
-	if (pw->pw_uid != 0 && setuid(0) != -1)
-		fatalx("could regain root after dropping to %s", user);
+	if (privdrop_user(user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 }
 static void	beat_cb(struct ev_loop *loop, ev_timer *t, int revents);
 
@@ -96,11 +92,21 @@ freelist_put(struct freelist *fl, void *p)
 	fl->nfree++;
 }
 
+/*
+ * Starts or stops the listener watchers. Stopping always works. Starting
+ * works only when nothing else holds them stopped: a graceful stop (for
+ * good), max_connections (until a connection closes) or an accept back-off
+ * (until its timer fires or a connection closes); whoever lifts a hold
+ * calls this again, so one hold never undoes another.
+ */
 static void
 accepting(struct worker *w, int on)
 {
 	uint32_t i;
 
+	if (on && (w->draining || w->nconns >= w->conf->limits.max_connections ||
+	    ev_is_active(&w->acc_backoff)))
+		on = 0;
 	if (w->accepting == on)
 		return;
 	for (i = 0; i < w->ho->nlisten; i++) {
@@ -112,10 +118,53 @@ accepting(struct worker *w, int on)
 	w->accepting = on;
 }
 
+/*
+ * No descriptor or no memory for a new connection (listener li, errno err).
+ * The connection stays queued, so accepting again at once would fail the
+ * same way in a busy loop (issue 10): stop every listener of this worker for
+ * ACCEPT_BACKOFF instead, serving the connections already open meanwhile.
+ * One warning per ACCEPT_BACKOFF at most; the rest are counted into it.
+ */
+static void
+accept_backoff(struct worker *w, uint32_t li, int err)
+{
+	struct shm_worker *sw = shm_worker(w->ho->shm, w->ho->shm_slot);
+	ev_tstamp now = ev_now(w->loop);
+
+	shm_add(&sw->accept_emfile, 1);
+	shm_add(&sw->accept_pauses, 1);
+	ev_timer_stop(w->loop, &w->acc_backoff);
+	ev_timer_init(&w->acc_backoff, backoff_cb, ACCEPT_BACKOFF, 0.);
+	ev_timer_start(w->loop, &w->acc_backoff);
+	accepting(w, 0);
+	if (now - w->acc_warned < ACCEPT_BACKOFF) {
+		w->acc_suppressed++;
+		return;
+	}
+	log_warnx("listener %s: cannot accept connections: %s; pausing for %.0f ms with %u "
+	    "client connection(s) open, %llu failure(s) suppressed since the last warning",
+	    w->conf->listeners[li].addr.text, strerror(err), ACCEPT_BACKOFF * 1000., w->nconns,
+	    (unsigned long long)w->acc_suppressed);
+	w->acc_warned = now;
+	w->acc_suppressed = 0;
+}
+
+/* The back-off is over: accept again unless another hold is still on. */
+static void
+backoff_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = (struct worker *)((char *)t - offsetof(struct worker, acc_backoff));
+
+	(void)loop;
+	(void)revents;
+	accepting(w, 1);
+}
+
 static void
 accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct worker *w = &the_worker;
+	uint32_t li = (uint32_t)(io - w->acc);
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, n, one = 1;
@@ -131,19 +180,24 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		len = sizeof(ss);
 		fd = accept4(io->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			int err = errno;
+
+			if (err == EINTR || err == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_warn("%s: accept4", __func__);
+			if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+				accept_backoff(w, li, err);
+			else if (err != EAGAIN && err != EWOULDBLOCK)
+				log_warnx("listener %s: cannot accept a connection: %s",
+				    w->conf->listeners[li].addr.text, strerror(err));
 			return;
 		}
 		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->conns_total, 1);
-		if (cconn_accept(w, fd, &ss,
-		    w->conf->listeners[io - w->acc].proxy_protocol) == -1) {
-			log_warnx("%s: out of memory for a connection", __func__);
+		if (cconn_accept(w, fd, &ss, w->conf->listeners[li].proxy_protocol) == -1) {
 			close(fd);
+			accept_backoff(w, li, ENOMEM);
+			return;
 		}
 	}
 }
@@ -157,8 +211,9 @@ worker_conn_closed(struct worker *w)
 			ev_break(w->loop, EVBREAK_ALL);
 		return;
 	}
-	if (!w->accepting && w->nconns < w->conf->limits.max_connections)
-		accepting(w, 1);
+	/* A descriptor just came free: no need to sit out the whole back-off. */
+	ev_timer_stop(w->loop, &w->acc_backoff);
+	accepting(w, 1);
 }
 
 static void
@@ -250,8 +305,7 @@ worker_main(const struct handoff *ho)
 	w->fl_buf = (struct freelist){ .size = w->bufsize, .max_free = 1024 };
 	w->fl_cconn = (struct freelist){ .size = sizeof(struct cconn), .max_free = 65536 };
 	w->fl_uconn = (struct freelist){ .size = sizeof(struct uconn), .max_free = 65536 };
-	w->fl_exch = (struct freelist){ .size = cconn_exch_size(c->limits.max_headers,
-		c->limits.max_request_line), .max_free = 1024 };
+	w->fl_exch = (struct freelist){ .size = cconn_exch_size(c), .max_free = 1024 };
 	w->rwctx = rewrite_ctx_new();
 	if (w->rwctx == NULL || route_init(c, &w->routes) == -1 || lb_init(w) == -1)
 		fatalx("%s: out of memory", __func__);
@@ -277,8 +331,13 @@ worker_main(const struct handoff *ho)
 	ev_unref(w->loop);	/* the heartbeat alone does not keep the loop running */
 	if (alog_open(&w->alog, w->loop, c->log.access) == -1)
 		log_warn("cannot open access log %s; access logging is off", c->log.access);
-	if (c->user[0] != '\0' && getuid() == 0)
+	if (c->user[0] != '\0' && getuid() == 0) {
 		drop_privileges(c->user);
+		/* The uid change cleared the master-death signal spawn_one() set. */
+		if (pdeath_arm(atomic_load_explicit(&ho->shm->hdr->master_pid,
+		    memory_order_relaxed), SIGQUIT) == -1)
+			log_warn("cannot ask for a signal at the master's death");
+	}
 	accepting(w, 1);
 	log_debug("started, backend %s", ev_backend(w->loop) == EVBACKEND_EPOLL ? "epoll" : "other");
 	ev_run(w->loop, 0);

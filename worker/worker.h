@@ -33,6 +33,9 @@ struct worker {
 	ev_signal		 sig_quit, sig_term, sig_int, sig_usr1, sig_hup;
 	ev_timer		 grace;		/* graceful stop deadline */
 	ev_timer		 beat;		/* shm heartbeat */
+	ev_timer		 acc_backoff;	/* active: accept paused, out of descriptors */
+	ev_tstamp		 acc_warned;	/* when that was last logged */
+	uint64_t		 acc_suppressed;	/* back-offs not logged since then */
 	int			 accepting;	/* listener watchers active */
 	int			 draining;	/* graceful stop in progress */
 	uint32_t		 nconns;	/* client connections open */

@@ -11,7 +11,7 @@
 FUZZ_CC		?= clang
 FUZZ_B		?= build/fuzz
 FUZZ_SECONDS	?= 60
-FUZZ_TARGETS	?= req resp chunked conf
+FUZZ_TARGETS	?= req resp chunked conf urlpath
 FUZZ_DEB	 = clang libclang-rt-14-dev
 # -timeout: one input running 10 s is a hang; 431 needs a 16 KiB request head.
 FUZZ_FLAGS	?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
@@ -19,6 +19,7 @@ FUZZ_MAXLEN_req		= 17000
 FUZZ_MAXLEN_resp	= 17000
 FUZZ_MAXLEN_chunked	= 4096
 FUZZ_MAXLEN_conf	= 8192
+FUZZ_MAXLEN_urlpath	= 4096
 
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -57,6 +58,7 @@ $(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o
 
 # What each harness links, besides its own file.
 $(FUZZ_B)/fuzz_req $(FUZZ_B)/fuzz_resp $(FUZZ_B)/fuzz_chunked: $(FUZZ_B)/obj/common/http1.o
+$(FUZZ_B)/fuzz_urlpath: $(FUZZ_B)/obj/common/urlpath.o
 # conf_load.c compiles the rewrite rules' regexes with rewrite.c.
 $(FUZZ_B)/fuzz_conf: \
 	$(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard common/conf_load.c common/rewrite.c))

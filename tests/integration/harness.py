@@ -627,3 +627,29 @@ def read_until_close(sock, timeout=3.0, limit=64 << 20):
             return bytes(out), "eof"
         out += d
     return bytes(out), "limit"
+
+
+# -- sluice-stat -----------------------------------------------------------------
+
+def stat_bin():
+    """sluice-stat under test: $SLUICE_STAT_BIN, $SLUICE_STAT, else next to sluice."""
+    return (os.environ.get("SLUICE_STAT_BIN") or os.environ.get("SLUICE_STAT")
+            or str(Path(sluice_bin()).parent / "sluice-stat"))
+
+
+def stat_json(s):
+    """sluice-stat -c <s's config> --json, parsed; fails the test if it fails."""
+    b = stat_bin()
+    assert os.access(b, os.X_OK), "no sluice-stat binary at %s" % b
+    p = subprocess.run([b, "-c", str(s.conf_path), "--json"], capture_output=True,
+                       text=True, timeout=5)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def source_stat(d, name):
+    """The "sources" entry of a stat_json() document for the source called name."""
+    for o in d["sources"]:
+        if o["name"] == name:
+            return o
+    raise KeyError(name)

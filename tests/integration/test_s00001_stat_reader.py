@@ -64,6 +64,10 @@ class Segment:
         self.put(56, "IIIIII", nworkers, MW, nsources, MS, 1, MR)
         self.put(80, "QQQQ", self.off_workers, self.off_wsrc, self.off_sources, self.off_routes)
         self.put(112, "IIIIII", WORKER, WSRC, SOURCE, ROUTE, HIST_BUCKETS, 4)
+        # minor 1: master_start, the master's /proc/PID/stat starttime (field 22)
+        with open("/proc/self/stat") as f:
+            st = f.read()
+        self.put(144, "Q", int(st[st.rfind(")") + 2:].split()[19]))
 
     def worker(self, w, pid, state, requests, resp):
         o = self.off_workers + w * WORKER

@@ -117,7 +117,8 @@ Test(layout, golden_hdr_offsets)
 	cr_expect_eq(offsetof(struct shm_hdr, hist_sub), 132);
 	cr_expect_eq(offsetof(struct shm_hdr, flags), 136);
 	cr_expect_eq(offsetof(struct shm_hdr, reserved0), 140);
-	cr_expect_eq(offsetof(struct shm_hdr, reserved), 144);
+	cr_expect_eq(offsetof(struct shm_hdr, master_start), 144);
+	cr_expect_eq(offsetof(struct shm_hdr, reserved), 152);
 }
 
 Test(layout, golden_worker_offsets)
@@ -225,6 +226,8 @@ Test(layout, create_attach_round_trip)
 	cr_expect_eq(rw.hdr->ver_major, SHM_VER_MAJOR);
 	cr_expect_eq(rw.hdr->total_size, shm_size(4, 8, 2));
 	cr_expect_eq(atomic_load(&rw.hdr->master_pid), getpid());
+	cr_expect_neq(rw.hdr->master_start, 0);
+	cr_expect_eq(rw.hdr->master_start, shm_proc_start(getpid()));
 	cr_expect_eq(atomic_load(&rw.hdr->magic), SHM_MAGIC);
 	cr_expect_eq(rw.hdr->off_workers, 256);
 	cr_expect_eq(rw.hdr->off_wsrc, 256 + 4 * 192);
@@ -359,6 +362,8 @@ Test(layout, live_segment_refused)
 	pid_t live = getppid();
 
 	create_ok(&old, 2, 2, 1);
+	old.hdr->master_start = shm_proc_start((int32_t)live);
+	cr_assert_neq(old.hdr->master_start, 0);
 	atomic_store(&old.hdr->master_pid, (int32_t)live);
 	cr_expect_eq(shm_create(name, 2, 2, 1, &seg, err, sizeof(err)), -1);
 	cr_expect_eq(errno, EBUSY);
@@ -366,6 +371,51 @@ Test(layout, live_segment_refused)
 	cr_expect_str_eq(err, want);
 	cr_expect_eq(shm_replaced(&old), 0, "left in place");
 	shm_detach(&old);
+}
+
+/* The recorded pid now names another process (it started later): stale. */
+Test(layout, recycled_pid_segment_replaced)
+{
+	struct shm_seg old, seg;
+	pid_t live = getppid();
+
+	create_ok(&old, 2, 2, 1);
+	atomic_store(&old.hdr->master_pid, (int32_t)live);
+	old.hdr->master_start = shm_proc_start((int32_t)live) + 1;
+	cr_expect_eq(shm_master_alive((int32_t)live, old.hdr->master_start), 0);
+	create_ok(&seg, 2, 2, 1);
+	cr_expect_neq(seg.ino, old.ino, "a fresh segment");
+	shm_detach(&old);
+	shm_detach(&seg);
+}
+
+/* Layout 1.0 recorded no start time: only a process named sluice counts. */
+Test(layout, no_start_time_needs_sluice_name)
+{
+	struct shm_seg old, seg;
+	pid_t live = getppid();
+
+	create_ok(&old, 2, 2, 1);
+	atomic_store(&old.hdr->master_pid, (int32_t)live);
+	old.hdr->master_start = 0;
+	old.hdr->ver_minor = 0;
+	cr_expect_eq(shm_master_alive((int32_t)live, 0), 0, "the test runner is not sluice");
+	create_ok(&seg, 2, 2, 1);
+	shm_detach(&old);
+	shm_detach(&seg);
+}
+
+Test(layout, proc_start)
+{
+	int32_t dead = dead_pid();
+
+	cr_expect_neq(shm_proc_start(getpid()), 0);
+	cr_expect_geq(shm_proc_start(getpid()), shm_proc_start(getppid()));
+	cr_expect_eq(shm_proc_start(dead), 0);
+	cr_expect_eq(errno, ENOENT);
+	cr_expect_eq(shm_proc_start(0), 0);
+	cr_expect_eq(shm_master_alive(dead, 1), 0);
+	cr_expect_eq(shm_master_alive(getpid(), shm_proc_start(getpid())), 1);
 }
 
 Test(layout, foreign_object_refused)

@@ -116,7 +116,7 @@ hm(const char *pattern, const char *host)
 static int
 pick(const char *host, const char *path)
 {
-	struct route_rt *r = route_match(rt, conf.nroutes, str(host), str(path));
+	struct route_rt *r = route_match(rt, conf.nroutes, str(host), str(path), NULL);
 
 	if (r == NULL)
 		return -1;
@@ -261,7 +261,7 @@ Test(route, empty_host_matches_only_star)
 
 	routes_build(d, 3);
 	cr_assert_eq(pick("", "/"), 2);
-	r = route_match(rt, conf.nroutes, (struct http1_str){ NULL, 0 }, str("/x"));
+	r = route_match(rt, conf.nroutes, (struct http1_str){ NULL, 0 }, str("/x"), NULL);
 	cr_assert_eq(r, &rt[2]);
 }
 
@@ -282,6 +282,33 @@ Test(route, prefix_then_regex)
 	cr_assert_eq(pick("a", "/index.html?f=.php"), 3);
 	cr_assert_eq(rt[0].path_len, 0);
 	cr_assert_eq(rt[1].path_len, 5);
+}
+
+/* A regex that hits the retry limit must not let the path fall to a later route. */
+Test(route, regex_that_gives_up_fails_closed)
+{
+	static const struct rdef d[] = {
+		{ "*", NULL, "^/admin/(a|aa)+$" },
+		{ "*", "/", NULL },
+	};
+	char path[200];
+	struct route_rt *r, *gave;
+
+	routes_build(d, 2);
+	memset(path, 'a', sizeof(path) - 1);
+	memcpy(path, "/admin/", 7);
+	path[sizeof(path) - 2] = 'b';
+	path[sizeof(path) - 1] = '\0';
+	r = route_match(rt, conf.nroutes, str("a"), str(path), &gave);
+	cr_assert_null(r);
+	cr_assert_eq(gave, &rt[0]);
+	/* A harmless path still routes, and says nothing gave up. */
+	r = route_match(rt, conf.nroutes, str("a"), str("/admin/aaab"), &gave);
+	cr_assert_eq(r, &rt[1]);
+	cr_assert_null(gave);
+	r = route_match(rt, conf.nroutes, str("a"), str("/admin/aaaa"), &gave);
+	cr_assert_eq(r, &rt[0]);
+	cr_assert_null(gave);
 }
 
 Test(route, first_match_wins_not_most_specific)
