@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "common/log.h"	/* enum log_level */
+
 #define CONF_NAME_MAX	64	/* source names, header names */
 #define CONF_STR_MAX	512	/* paths, header values, regexes, hosts */
 #define CONF_LIST_MAX	256	/* max listeners/sources/routes/rules per list */
@@ -18,14 +20,6 @@
 #define CONF_TOKEN_MAX		32	/* one such token, NUL included */
 
 struct rewrite;		/* common/rewrite.h: a compiled oniguruma rule */
-
-enum log_level {
-	LOG_L_ERROR = 0,
-	LOG_L_WARN,
-	LOG_L_INFO,
-	LOG_L_DEBUG,
-	LOG_L__COUNT
-};
 
 enum balancer {
 	LB_ROUND_ROBIN = 0,

@@ -25,6 +25,7 @@
 
 #include <libconfig.h>
 
+#include "common/conf_shm.h"
 #include "common/rewrite.h"
 
 #define WORKERS_MAX	256
@@ -148,7 +149,6 @@ static bool	is_tchar(int ch);
 static bool	ok_any(const char *v);
 static bool	ok_user(const char *v);
 static bool	ok_abs_path(const char *v);
-static bool	ok_shm_name(const char *v);
 static bool	ok_source_name(const char *v);
 static bool	ok_host(const char *v);
 static bool	ok_header_name(const char *v);
@@ -371,8 +371,7 @@ static const struct cf_cmd top_cmds[] = {
 	K_FN("workers", struct conf, workers, workers, 0, fn_workers,
 	    "\"auto\" or an integer 1..256"),
 	K_STR("pid_file", struct conf, pid_file, 0, "/tmp/sluice.pid", ok_any, "a file path"),
-	K_STR("shm", struct conf, shm, 0, "/sluice", ok_shm_name,
-	    "a POSIX shm name such as \"/sluice\" (one leading \"/\", at most 63 characters)"),
+	K_STR("shm", struct conf, shm, 0, CONF_SHM_DEFAULT, conf_shm_name_ok, CONF_SHM_EXPECT),
 	K_STR("user", struct conf, user, 0, NULL, ok_user, "an existing user name"),
 	K_GROUP("log", struct conf, log, &log_group),
 	K_GROUP("limits", struct conf, limits, &limits_group),
@@ -1478,13 +1477,6 @@ ok_abs_path(const char *v)
 		if ((unsigned char)*v <= ' ' || *v == 0x7f)
 			return false;
 	return true;
-}
-
-/* shm_open(3): one leading slash, none after, something in between. */
-static bool
-ok_shm_name(const char *v)
-{
-	return v[0] == '/' && v[1] != '\0' && strchr(v + 1, '/') == NULL;
 }
 
 static bool

@@ -1,6 +1,7 @@
 /*
  * Loads and validates a libconfig file into a struct conf.
- * Only conf_load.c includes libconfig.h.
+ * Only conf_load.c includes libconfig.h (and conf_shm.c, which reads the
+ * shm setting alone for sluice-stat).
  */
 #ifndef SLUICE_CONF_LOAD_H
 #define SLUICE_CONF_LOAD_H

@@ -23,4 +23,11 @@ struct handoff {
 	uint32_t		 shm_slot;	/* this worker's shm worker slot */
 };
 
+/*
+ * The worker's one entry point, called by the master in the child right
+ * after fork (worker/worker.c); never returns. Declared here so the master
+ * reaches the worker through the handoff alone, never its headers.
+ */
+_Noreturn void	worker_main(const struct handoff *ho);
+
 #endif

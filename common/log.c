@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@ static void	vlog(enum log_level level, int with_errno, const char *fmt, va_list 
 static int		 log_fd = 2;
 static enum log_level	 log_lvl = LOG_L_INFO;
 static const char	*log_who = "sluice";
-static char		 log_path[CONF_STR_MAX];	/* "" = stderr */
+static char		 log_path[PATH_MAX];	/* "" = stderr */
 
 static const char *const level_names[LOG_L__COUNT] = {
 	[LOG_L_ERROR] = "error",

@@ -5,7 +5,14 @@
 #ifndef SLUICE_LOG_H
 #define SLUICE_LOG_H
 
-#include "conf.h"
+/* Severity, most severe first; also the config's log.level (common/conf.h). */
+enum log_level {
+	LOG_L_ERROR = 0,
+	LOG_L_WARN,
+	LOG_L_INFO,
+	LOG_L_DEBUG,
+	LOG_L__COUNT
+};
 
 /* Opens dest ("stderr" or a path, appended) at level; returns 0 or -1 + errno. */
 int	log_open(const char *dest, enum log_level level);

@@ -1,20 +1,25 @@
 /*
- * Active health checks (checker process). Each round, every source gets
- * GET <path> with a deadline; fall consecutive failures mark it down, rise
- * consecutive successes mark it up, a 503/429 with Retry-After takes it out
- * for that long (capped). State goes to shm under the source's seqlock;
- * workers read it on every pick.
+ * Active health checks (checker process). Every source is probed on its own
+ * schedule, all of them at once on one libev loop: GET <path> with a deadline;
+ * fall consecutive failures mark a source down, rise consecutive successes
+ * mark it up, a 503/429 with Retry-After takes it out for that long (capped).
+ * State goes to shm under the source's seqlock; workers read it on every pick.
  */
 #include "master/health.h"
 
+#include <assert.h>
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <ev.h>
 
 #include "common/conf.h"
 #include "common/http1.h"
@@ -25,125 +30,89 @@
 #include "shm/shm.h"
 
 #define RETRY_AFTER_MAX	300	/* seconds */
-#define RESP_HEAD_MAX	4096	/* bytes of a check's response head we read */
+#define RESP_HEAD_MAX	4096	/* bytes of a check's response head we read; the
+				 * request is built in the same buffer first */
 #define RESP_HEADERS	64	/* header fields of that head */
+#define PROBE_MAGIC	0x50524f42u	/* "PROB" */
+#define LOCAL_RETRY	0.2	/* s before a probe we could not start (no fd) is retried */
+#define GAP_MIN		0.01	/* s between two probes of a source, whatever the interval */
+#define FD_SPARE	32	/* descriptors beyond one per source: log, loop, signals */
 
-static volatile sig_atomic_t	stop_flag;
+/* One probe's place in its exchange; a source has at most one probe at a time. */
+enum probe_state {
+	PR_IDLE = 0,		/* waiting for its next start (tmo armed) */
+	PR_CONNECT,		/* non-blocking connect pending */
+	PR_SEND,		/* request partly sent */
+	PR_RECV,		/* reading the response head */
+	PR__COUNT
+};
 
-static void	on_term(int sig);
-static int	check_one(const struct conf *c, const struct source_conf *s, int *status,
-		    int *retry_after, const char **why);
-static int	wait_fd(int fd, short ev, uint64_t deadline_ms);
+/* The outcome of one probe, turned into the shm record by record(). */
+struct verdict {
+	int		 ok;		/* 2xx or 3xx with a well-formed head */
+	int		 status;	/* HTTP status, 0 if no head was parsed */
+	int		 retry_after;	/* seconds from a 503/429, capped; 0 = none */
+	uint32_t	 reason;	/* enum shm_reason when !ok */
+	const char	*why;		/* static text for the log when !ok */
+};
 
-static void
-on_term(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
+/*
+ * One per source, for the checker's lifetime. Owns fd while a probe runs.
+ * buf holds the request while it is sent, then the response head: what a
+ * source may make us hold is bounded by its size.
+ */
+struct probe {
+	uint32_t		 magic;		/* PROBE_MAGIC, checked in every callback */
+	enum probe_state	 state;
+	const struct source_conf *src;		/* borrowed: the checker's conf */
+	struct shm_source	*ss;		/* borrowed: its slot in the segment */
+	const struct checker	*ck;		/* borrowed: the owner */
+	int			 fd;		/* -1 while idle */
+	ev_io			 io;
+	ev_timer		 tmo;		/* deadline while running, next start while idle */
+	ev_tstamp		 started;	/* ev_now() at the start of the running probe */
+	uint32_t		 len;		/* request bytes to send, then response bytes held */
+	uint32_t		 off;		/* request bytes sent */
+	char			 buf[RESP_HEAD_MAX];
+};
 
-static int
-wait_fd(int fd, short ev, uint64_t deadline_ms)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	uint64_t now = shm_now_ms();
-	int r;
+struct checker {
+	const struct conf	*conf;		/* borrowed: the checker's copy over fork */
+	struct ev_loop		*loop;
+	struct probe		*probes;	/* owned: one per conf source */
+	uint32_t		 nprobes;
+	ev_signal		 sig[3];	/* TERM, INT, QUIT: stop */
+};
 
-	if (now >= deadline_ms)
-		return 0;
-	do
-		r = poll(&p, 1, (int)(deadline_ms - now));
-	while (r == -1 && errno == EINTR && !stop_flag);
-	return r;
-}
+static void	checker_run(struct checker *ck, struct shm_seg *seg, const uint32_t *src_slot);
+static void	raise_fd_limit(uint32_t need);
+static void	sig_cb(struct ev_loop *loop, ev_signal *w, int revents);
+static void	io_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void	tmo_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void	probe_start(struct probe *p);
+static void	probe_run(struct probe *p);
+static int	probe_connected(struct probe *p, struct verdict *v);
+static int	probe_send(struct probe *p, struct verdict *v);
+static int	probe_recv(struct probe *p, struct verdict *v);
+static void	judge(const struct http1_resp *r, struct verdict *v);
+static void	probe_finish(struct probe *p, const struct verdict *v);
+static void	fail(struct verdict *v, uint32_t reason, const char *why);
+static void	record(const struct conf *c, const struct probe *p, const struct verdict *v);
 
-/* One probe: 1 healthy, 0 not (with *why), *status the HTTP status or 0. */
-static int
-check_one(const struct conf *c, const struct source_conf *s, int *status, int *retry_after,
-    const char **why)
-{
-	uint64_t deadline = shm_now_ms() + (uint64_t)(c->health.timeout * 1000);
-	char req[1024], resp[RESP_HEAD_MAX];
-	struct http1_header hdrs[RESP_HEADERS];
-	const struct http1_header *ra;
-	struct http1_resp r;
-	uint32_t secs;
-	size_t got = 0;
-	ssize_t n;
-	int fd, err = 0, len, head = HTTP1_PARTIAL;
-	socklen_t elen = sizeof(err);
-
-	*status = 0;
-	*retry_after = 0;
-	fd = socket(s->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		*why = "socket";
-		return 0;
-	}
-	if (connect(fd, (const struct sockaddr *)&s->addr.ss, s->addr.len) == -1 &&
-	    errno != EINPROGRESS) {
-		*why = "connect refused";
-		goto fail;
-	}
-	if (wait_fd(fd, POLLOUT, deadline) <= 0) {
-		*why = "connect timed out";
-		goto fail;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1 || err != 0) {
-		*why = "connect refused";
-		goto fail;
-	}
-	len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sluice-health\r\n"
-	    "Connection: close\r\n\r\n", c->health.path, s->addr.hostport);
-	if (send(fd, req, (size_t)len, MSG_NOSIGNAL) != len) {
-		*why = "send failed";
-		goto fail;
-	}
-	/*
-	 * The head is enough (Retry-After is in it), parsed as strictly as the
-	 * workers parse a response; a head that does not fit is malformed.
-	 */
-	while (head == HTTP1_PARTIAL && got < sizeof(resp)) {
-		if (wait_fd(fd, POLLIN, deadline) <= 0) {
-			*why = "no response in time";
-			goto fail;
-		}
-		n = recv(fd, resp + got, sizeof(resp) - got, 0);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		head = http1_parse_resp(resp, got, sizeof(resp), &r, hdrs, RESP_HEADERS);
-	}
-	close(fd);
-	if (head <= 0) {
-		*why = "malformed response";
-		return 0;
-	}
-	*status = r.status;
-	if ((r.status == 503 || r.status == 429) &&
-	    (ra = http1_find(r.headers, r.nheaders, "retry-after")) != NULL &&
-	    retry_after_parse(ra->value.p, ra->value.len, time(NULL), &secs) == 0)
-		*retry_after = secs > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (int)secs;
-	if (r.status >= 200 && r.status < 400)
-		return 1;
-	*why = "bad status";
-	return 0;
-fail:
-	close(fd);
-	return 0;
-}
+/* Step results of the probe_* steps driven by probe_run(). */
+enum {
+	STEP_NEXT = 0,		/* state advanced: run the next step */
+	STEP_WAIT,		/* watcher armed: wait for the socket */
+	STEP_DONE		/* verdict filled: finish */
+};
 
 pid_t
 health_spawn(const struct conf *c, struct shm_seg *seg, const uint32_t *src_slot,
     const int *close_fds, uint32_t nclose)
 {
-	struct shm_health_rec h;
-	struct timespec ts;
+	struct checker ck;
 	pid_t pid, master = getpid();
 	uint32_t i;
-	sigset_t none;
 	char err[256];
 
 	pid = fork();
@@ -159,6 +128,8 @@ health_spawn(const struct conf *c, struct shm_seg *seg, const uint32_t *src_slot
 		log_warn("health checker: cannot ask for a signal at the master's death");
 	for (i = 0; i < nclose; i++)
 		close(close_fds[i]);
+	/* Every source may have a probe open at once: one descriptor each. */
+	raise_fd_limit(c->nsources + FD_SPARE);
 	/* Probes need no privilege: the checker drops to `user` like the workers. */
 	if (c->user[0] != '\0' && getuid() == 0) {
 		if (privdrop_user(c->user, err, sizeof(err)) == -1) {
@@ -169,72 +140,373 @@ health_spawn(const struct conf *c, struct shm_seg *seg, const uint32_t *src_slot
 		if (pdeath_arm(master, SIGQUIT) == -1)
 			log_warn("health checker: cannot ask for a signal at the master's death");
 	}
-	signal(SIGTERM, on_term);
-	signal(SIGINT, on_term);
-	signal(SIGQUIT, on_term);
+	memset(&ck, 0, sizeof(ck));
+	ck.conf = c;
+	checker_run(&ck, seg, src_slot);
+	_exit(0);
+}
+
+/* Lifts the soft descriptor limit toward the hard one when need exceeds it. */
+static void
+raise_fd_limit(uint32_t need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("health checker: cannot raise the descriptor limit to %u", need);
+}
+
+/*
+ * The checker's loop: every probe starts at once, then each source follows
+ * its own interval, so one slow or silent source delays no other. Returns
+ * on TERM, INT or QUIT (also sent at the master's death).
+ */
+static void
+checker_run(struct checker *ck, struct shm_seg *seg, const uint32_t *src_slot)
+{
+	static const int sigs[3] = { SIGTERM, SIGINT, SIGQUIT };
+	const struct conf *c = ck->conf;
+	sigset_t none;
+	uint32_t i;
+
+	ck->loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOENV);
+	ck->probes = calloc(c->nsources, sizeof(*ck->probes));
+	if (ck->loop == NULL || ck->probes == NULL) {
+		log_error("health checker: cannot set up its event loop; no checks run");
+		free(ck->probes);
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		ev_signal_init(&ck->sig[i], sig_cb, sigs[i]);
+		ev_signal_start(ck->loop, &ck->sig[i]);
+	}
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* The master blocked signals around fork; the loop's handlers take over now. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	while (!stop_flag) {
-		uint64_t round = shm_now_ms();
+	ck->nprobes = c->nsources;
+	for (i = 0; i < ck->nprobes; i++) {
+		struct probe *p = &ck->probes[i];
 
-		for (i = 0; i < c->nsources && !stop_flag; i++) {
-			const struct source_conf *s = &c->sources[i];
-			struct shm_source *ss = shm_source(seg, src_slot[i]);
-			int ok, status, ra;
-			const char *why = "";
-			uint32_t was;
+		p->magic = PROBE_MAGIC;
+		p->state = PR_IDLE;
+		p->src = &c->sources[i];
+		p->ss = shm_source(seg, src_slot[i]);
+		p->ck = ck;
+		p->fd = -1;
+		ev_io_init(&p->io, io_cb, -1, EV_WRITE);
+		ev_timer_init(&p->tmo, tmo_cb, 0., 0.);
+		ev_timer_start(ck->loop, &p->tmo);	/* first round at once */
+	}
+	ev_run(ck->loop, 0);
+	for (i = 0; i < ck->nprobes; i++) {
+		struct probe *p = &ck->probes[i];
 
-			if (shm_health_read(ss, &h) == -1)
-				memset(&h, 0, sizeof(h));
-			was = h.state;
-			ok = check_one(c, s, &status, &ra, &why);
-			h.checks++;
-			h.status = (uint32_t)status;
-			if (ok) {
-				h.oks++;
-				h.fails = 0;
-				if (h.state == SHM_H_DOWN && h.oks >= c->health.rise) {
-					h.state = SHM_H_UP;
-					h.reason = SHM_R_NONE;
-				}
-			} else {
-				h.fails++;
-				h.oks = 0;
-				if (ra > 0) {
-					h.down_until_ms = shm_now_ms() +
-					    (uint64_t)(ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra) * 1000;
-					h.reason = SHM_R_RETRY_AFTER;
-				}
-				if (h.state == SHM_H_UP && h.fails >= c->health.fall) {
-					h.state = SHM_H_DOWN;
-					h.reason = status != 0 ? SHM_R_STATUS :
-					    strstr(why, "timed") || strstr(why, "time") ? SHM_R_TIMEOUT :
-					    strstr(why, "malformed") ? SHM_R_MALFORMED : SHM_R_CONNECT;
-				}
-			}
-			if (h.state != was) {
-				h.since_ms = shm_now_ms();
-				if (h.state == SHM_H_DOWN)
-					log_warnx("source %s is down: %s%s%.0d (%u failed checks)", s->name,
-					    why, status ? ", status " : "", status, h.fails);
-				else
-					log_info("source %s is up (%u good checks)", s->name, h.oks);
-			}
-			shm_health_write(ss, &h);
+		ev_io_stop(ck->loop, &p->io);
+		ev_timer_stop(ck->loop, &p->tmo);
+		if (p->fd != -1)
+			close(p->fd);
+		p->magic = 0;
+	}
+	free(ck->probes);
+	ck->probes = NULL;
+	ev_loop_destroy(ck->loop);
+}
+
+static void
+sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+tmo_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct probe *p = (struct probe *)((char *)w - offsetof(struct probe, tmo));
+	struct verdict v;
+
+	(void)loop;
+	(void)revents;
+	assert(p->magic == PROBE_MAGIC && p->state < PR__COUNT);
+	if (p->state == PR_IDLE) {
+		probe_start(p);
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	if (p->state == PR_CONNECT)
+		fail(&v, SHM_R_TIMEOUT, "connect timed out");
+	else
+		fail(&v, SHM_R_TIMEOUT, "no response in time");
+	probe_finish(p, &v);
+}
+
+static void
+io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct probe *p = (struct probe *)((char *)w - offsetof(struct probe, io));
+
+	(void)loop;
+	(void)revents;
+	assert(p->magic == PROBE_MAGIC && p->state > PR_IDLE && p->state < PR__COUNT);
+	probe_run(p);
+}
+
+/* Opens the connection and arms the deadline (health.timeout for the whole probe). */
+static void
+probe_start(struct probe *p)
+{
+	const struct checker *ck = p->ck;
+	const struct source_conf *s = p->src;
+	struct verdict v;
+
+	memset(&v, 0, sizeof(v));
+	p->started = ev_now(ck->loop);
+	p->len = p->off = 0;
+	p->fd = socket(s->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* Our shortage, not the source's fault: no verdict, try again soon. */
+			log_debug("%s: source %s: %s", __func__, s->name, strerror(errno));
+			ev_timer_set(&p->tmo, LOCAL_RETRY, 0.);
+			ev_timer_start(ck->loop, &p->tmo);
+			return;
 		}
-		/* Sleep out the rest of the interval, waking for a stop signal. */
-		while (!stop_flag) {
-			uint64_t now = shm_now_ms(), end = round + (uint64_t)(c->health.interval * 1000);
+		fail(&v, SHM_R_CONNECT, "socket");
+		p->state = PR_CONNECT;	/* so that probe_finish() has a probe to end */
+		probe_finish(p, &v);
+		return;
+	}
+	p->state = PR_CONNECT;
+	ev_timer_set(&p->tmo, ck->conf->health.timeout, 0.);
+	ev_timer_start(ck->loop, &p->tmo);
+	if (connect(p->fd, (const struct sockaddr *)&s->addr.ss, s->addr.len) == -1 &&
+	    errno != EINPROGRESS) {
+		fail(&v, SHM_R_CONNECT, "connect refused");
+		probe_finish(p, &v);
+		return;
+	}
+	ev_io_set(&p->io, p->fd, EV_WRITE);
+	ev_io_start(ck->loop, &p->io);
+}
 
-			if (now >= end)
-				break;
-			ts.tv_sec = (time_t)((end - now) / 1000);
-			ts.tv_nsec = (long)((end - now) % 1000) * 1000000;
-			nanosleep(&ts, NULL);
+/* Drives the running probe until it must wait for its socket or has a verdict. */
+static void
+probe_run(struct probe *p)
+{
+	struct verdict v;
+	int r = STEP_NEXT;
+
+	memset(&v, 0, sizeof(v));
+	while (r == STEP_NEXT) {
+		switch (p->state) {
+		case PR_CONNECT:
+			r = probe_connected(p, &v);
+			break;
+		case PR_SEND:
+			r = probe_send(p, &v);
+			break;
+		case PR_RECV:
+			r = probe_recv(p, &v);
+			break;
+		default:
+			assert(!"probe_run on an idle probe");
+			return;
 		}
 	}
-	_exit(0);
+	if (r == STEP_DONE)
+		probe_finish(p, &v);
+}
+
+/* Writable after a non-blocking connect: see whether it worked, build the request. */
+static int
+probe_connected(struct probe *p, struct verdict *v)
+{
+	const struct conf *c = p->ck->conf;
+	socklen_t elen;
+	int err = 0, len;
+
+	elen = sizeof(err);
+	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1 || err != 0) {
+		fail(v, SHM_R_CONNECT, "connect refused");
+		return STEP_DONE;
+	}
+	len = snprintf(p->buf, sizeof(p->buf), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+	    "User-Agent: sluice-health\r\nConnection: close\r\n\r\n", c->health.path,
+	    p->src->addr.hostport);
+	if (len < 0 || (size_t)len >= sizeof(p->buf)) {
+		fail(v, SHM_R_CONNECT, "send failed");	/* path and host are config-bounded */
+		return STEP_DONE;
+	}
+	p->len = (uint32_t)len;
+	p->off = 0;
+	p->state = PR_SEND;
+	return STEP_NEXT;
+}
+
+static int
+probe_send(struct probe *p, struct verdict *v)
+{
+	ssize_t n;
+
+	while (p->off < p->len) {
+		n = send(p->fd, p->buf + p->off, p->len - p->off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ev_io_stop(p->ck->loop, &p->io);
+			ev_io_set(&p->io, p->fd, EV_WRITE);
+			ev_io_start(p->ck->loop, &p->io);
+			return STEP_WAIT;
+		}
+		if (n <= 0) {
+			fail(v, SHM_R_CONNECT, "send failed");
+			return STEP_DONE;
+		}
+		p->off += (uint32_t)n;
+	}
+	p->len = 0;
+	p->state = PR_RECV;
+	ev_io_stop(p->ck->loop, &p->io);
+	ev_io_set(&p->io, p->fd, EV_READ);
+	ev_io_start(p->ck->loop, &p->io);
+	return STEP_WAIT;
+}
+
+/*
+ * Reads into what is left of buf and parses the whole head again, as
+ * strictly as the workers parse a response. The head is enough (Retry-After
+ * is in it); one that does not fit buf is malformed, so neither an endless
+ * head nor a flood grows anything.
+ */
+static int
+probe_recv(struct probe *p, struct verdict *v)
+{
+	struct http1_header hdrs[RESP_HEADERS];
+	struct http1_resp r;
+	ssize_t n;
+	int head;
+
+	for (;;) {
+		n = recv(p->fd, p->buf + p->len, sizeof(p->buf) - p->len, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return STEP_WAIT;
+		if (n == -1) {
+			fail(v, SHM_R_RESET, "reset before a complete response");
+			return STEP_DONE;
+		}
+		if (n == 0) {
+			fail(v, SHM_R_RESET, "closed before a complete response");
+			return STEP_DONE;
+		}
+		p->len += (uint32_t)n;
+		head = http1_parse_resp(p->buf, p->len, sizeof(p->buf), &r, hdrs, RESP_HEADERS);
+		if (head > 0) {
+			judge(&r, v);
+			return STEP_DONE;
+		}
+		if (head != HTTP1_PARTIAL || p->len == sizeof(p->buf)) {
+			fail(v, SHM_R_MALFORMED, "malformed response");
+			return STEP_DONE;
+		}
+	}
+}
+
+/* A complete head: 2xx/3xx is good; a 503/429 may carry a Retry-After hold. */
+static void
+judge(const struct http1_resp *r, struct verdict *v)
+{
+	const struct http1_header *ra;
+	uint32_t secs;
+
+	v->status = r->status;
+	if ((r->status == 503 || r->status == 429) &&
+	    (ra = http1_find(r->headers, r->nheaders, "retry-after")) != NULL &&
+	    retry_after_parse(ra->value.p, ra->value.len, time(NULL), &secs) == 0)
+		v->retry_after = secs > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (int)secs;
+	if (r->status >= 200 && r->status < 400) {
+		v->ok = 1;
+		return;
+	}
+	fail(v, SHM_R_STATUS, "bad status");
+}
+
+static void
+fail(struct verdict *v, uint32_t reason, const char *why)
+{
+	v->ok = 0;
+	v->reason = reason;
+	v->why = why;
+}
+
+/* Ends the running probe: closes it, records v, and schedules the next one. */
+static void
+probe_finish(struct probe *p, const struct verdict *v)
+{
+	struct ev_loop *loop = p->ck->loop;
+	ev_tstamp next;
+
+	assert(p->state != PR_IDLE);
+	ev_io_stop(loop, &p->io);
+	ev_timer_stop(loop, &p->tmo);
+	if (p->fd != -1)
+		close(p->fd);
+	p->fd = -1;
+	p->state = PR_IDLE;
+	record(p->ck->conf, p, v);
+	/* Each source keeps its own interval, counted from the start of its probe. */
+	ev_now_update(loop);
+	next = p->started + p->ck->conf->health.interval - ev_now(loop);
+	ev_timer_set(&p->tmo, next > GAP_MIN ? next : GAP_MIN, 0.);
+	ev_timer_start(loop, &p->tmo);
+}
+
+/* Applies one verdict to the source's health record (rise/fall, Retry-After). */
+static void
+record(const struct conf *c, const struct probe *p, const struct verdict *v)
+{
+	struct shm_health_rec h;
+	uint32_t was;
+
+	if (shm_health_read(p->ss, &h) == -1)
+		memset(&h, 0, sizeof(h));
+	was = h.state;
+	h.checks++;
+	h.status = (uint32_t)v->status;
+	if (v->ok) {
+		h.oks++;
+		h.fails = 0;
+		if (h.state == SHM_H_DOWN && h.oks >= c->health.rise) {
+			h.state = SHM_H_UP;
+			h.reason = SHM_R_NONE;
+		}
+	} else {
+		h.fails++;
+		h.oks = 0;
+		if (v->retry_after > 0) {
+			h.down_until_ms = shm_now_ms() + (uint64_t)v->retry_after * 1000;
+			h.reason = SHM_R_RETRY_AFTER;
+		}
+		if (h.state == SHM_H_UP && h.fails >= c->health.fall) {
+			h.state = SHM_H_DOWN;
+			h.reason = v->reason;
+		}
+	}
+	if (h.state != was) {
+		h.since_ms = shm_now_ms();
+		if (h.state == SHM_H_DOWN)
+			log_warnx("source %s is down: %s%s%.0d (%u failed checks)", p->src->name,
+			    v->why, v->status ? ", status " : "", v->status, h.fails);
+		else
+			log_info("source %s is up (%u good checks)", p->src->name, h.oks);
+	}
+	shm_health_write(p->ss, &h);
 }

@@ -1,6 +1,7 @@
 /*
  * Writes a generation's sources and routes into the segment under its
- * seqlock, with round-robin schedules computed once here from the weights.
+ * seqlock. Balancing itself is the workers' (worker/lb*.c): the master only
+ * publishes which source slots each route uses.
  */
 #include "master/publish.h"
 
@@ -10,7 +11,6 @@
 
 #include "common/conf.h"
 #include "shm/shm.h"
-#include "worker/lb_sched.h"
 
 void
 publish_sizes(const struct conf *c, uint32_t *max_workers, uint32_t *max_sources,
@@ -32,8 +32,8 @@ int
 publish_conf(struct shm_seg *seg, const struct conf *c, uint32_t route_base, uint32_t *src_slot,
     char *err, size_t errlen)
 {
-	uint32_t src[SHM_ROUTE_SOURCES], w[SHM_ROUTE_SOURCES], sched[SHM_SCHED_LEN];
-	uint32_t i, j, len;
+	uint32_t src[SHM_ROUTE_SOURCES];
+	uint32_t i, j;
 	int slot, rc = 0;
 
 	if (route_base + c->nroutes > seg->max_routes) {
@@ -60,15 +60,12 @@ publish_conf(struct shm_seg *seg, const struct conf *c, uint32_t route_base, uin
 	for (i = 0; i < c->nroutes && rc == 0; i++) {
 		const struct route_conf *r = &c->routes[i];
 
-		for (j = 0; j < r->nsources && j < SHM_ROUTE_SOURCES; j++) {
+		for (j = 0; j < r->nsources && j < SHM_ROUTE_SOURCES; j++)
 			src[j] = src_slot[r->sources[j]];
-			w[j] = c->sources[r->sources[j]].weight;
-		}
-		len = lb_sched_build(w, j, sched, SHM_SCHED_LEN);
 		if (shm_route_set(seg, route_base + i, r->host,
 		    r->path_regex[0] != '\0' ? r->path_regex : r->path,
-		    r->path_regex[0] != '\0' ? SHM_RT_F_REGEX : 0, (uint32_t)r->balancer, src, j,
-		    sched, len) == -1) {
+		    r->path_regex[0] != '\0' ? SHM_RT_F_REGEX : 0, (uint32_t)r->balancer, src,
+		    j) == -1) {
 			snprintf(err, errlen, "route %u cannot be written to the shared segment", i);
 			rc = -1;
 		}

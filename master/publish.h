@@ -1,7 +1,7 @@
 /*
  * Publishing a configuration generation into the shared segment: source
  * slots bound by name (so counters and health carry over a reload) and the
- * routes with their round-robin schedules.
+ * routes with the source slots each one balances over.
  */
 #ifndef SLUICE_PUBLISH_H
 #define SLUICE_PUBLISH_H

@@ -25,7 +25,6 @@
 #include "master/publish.h"
 #include "master/upgrade.h"
 #include "shm/shm.h"
-#include "worker/worker.h"
 
 #define BACKOFF_MIN	0.1	/* seconds before respawning a worker that died young */
 #define BACKOFF_MAX	30.0
@@ -196,6 +195,32 @@ checker_start(const struct gen *g, struct gen *const *gens, uint32_t ngens)
 	checker_pid = health_spawn(g->conf, seg, g->src_slot, fds, n);
 }
 
+/*
+ * Slot takeover: no process holds worker slot w now (fresh, or its last one
+ * reaped), so the master records the counters as the next process finds them
+ * (base_*). sluice-stat shows counter - base in that worker's row, while the
+ * counters themselves go on (totals stay monotonic, STYLE.md 2.10).
+ */
+static void
+slot_rebase(uint32_t w)
+{
+	struct shm_worker *ws = shm_worker(seg, w);
+	uint32_t k;
+
+#define REBASE(f)	atomic_store_explicit(&ws->base_##f, \
+	atomic_load_explicit(&ws->f, memory_order_relaxed), memory_order_relaxed)
+	REBASE(conns_total);
+	REBASE(requests);
+	REBASE(bytes_in);
+	REBASE(bytes_out);
+	REBASE(errors);
+	for (k = 0; k < 5; k++)
+		REBASE(resp[k]);
+#undef REBASE
+	/* Published to the new process by fork(), to readers by its pid store. */
+	atomic_thread_fence(memory_order_release);
+}
+
 static void
 spawn_one(struct gen *g, uint32_t idx)
 {
@@ -203,6 +228,7 @@ spawn_one(struct gen *g, uint32_t idx)
 	struct slot *s = &g->slots[idx];
 	pid_t pid, master = getpid();
 
+	slot_rebase(s->shm_slot);
 	pid = fork();
 	if (pid == -1) {
 		log_warn("%s: fork worker %u", __func__, idx);

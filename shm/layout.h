@@ -27,8 +27,8 @@
 #include <stdint.h>
 
 #define SHM_MAGIC	UINT64_C(0x3130454349554c53)	/* "SLUICE01" in memory, fixed */
-#define SHM_VER_MAJOR	1	/* incompatible layout */
-#define SHM_VER_MINOR	1	/* fields appended into reserved space */
+#define SHM_VER_MAJOR	2	/* incompatible layout */
+#define SHM_VER_MINOR	0	/* fields appended into reserved space */
 
 #define SHM_CACHE_LINE		64
 #define SHM_NAME_LEN		64	/* source name (the key), NUL-terminated */
@@ -36,7 +36,6 @@
 #define SHM_HOST_LEN		128	/* route host, truncated for display */
 #define SHM_PATH_LEN		256	/* route path prefix or regex, truncated */
 #define SHM_ROUTE_SOURCES	64	/* sources per route (worker "tried" masks are 64-bit) */
-#define SHM_SCHED_LEN		1024	/* round-robin schedule entries per route */
 
 /* Sanity limits on the maxima a segment may be created with (and that a
  * reader accepts), so a corrupt header cannot make anyone map terabytes. */
@@ -77,7 +76,11 @@ enum shm_health {
 	SHM_H__COUNT
 };
 
-/* Why a source is or was down: shm_source.hreason and .preason. */
+/*
+ * Why a source is or was down: shm_source.hreason (the checker's last
+ * verdict) and .preason (the failure that set the passive mark, whether the
+ * mark came from max_fails or from a Retry-After). Append only.
+ */
 enum shm_reason {
 	SHM_R_NONE = 0,
 	SHM_R_CONNECT,		/* connect refused or failed */
@@ -86,9 +89,31 @@ enum shm_reason {
 	SHM_R_MALFORMED,	/* unparsable response */
 	SHM_R_STATUS,		/* health check answered a non-2xx/3xx status */
 	SHM_R_RETRY_AFTER,	/* 503/429 with Retry-After */
-	SHM_R_FAILS,		/* passive: max_fails within fail_timeout */
 	SHM_R__COUNT
 };
+
+/*
+ * How an exchange ended (shm_worker.ends, shm_wsrc.ends, and the first
+ * letter of the access log's termination code). Append only.
+ */
+enum shm_end {
+	SHM_END_OK = 0,		/* '-' complete */
+	SHM_END_CLI_ABORT,	/* 'C' client closed or reset before the end (499) */
+	SHM_END_CLI_TIMEOUT,	/* 'c' client too slow: head (408), body, or reading */
+	SHM_END_CLI_BAD,	/* 'P' malformed or refused request: 400, 414, 431, 501 */
+	SHM_END_CLI_ERROR,	/* 'E' client socket error */
+	SHM_END_NO_ROUTE,	/* 'N' no route matched: 404 */
+	SHM_END_SRV_CONNECT,	/* 'S' no source could be connected: 502 */
+	SHM_END_SRV_RESET,	/* 'R' source closed or reset before the end */
+	SHM_END_SRV_TIMEOUT,	/* 's' source too slow: 504, or stalled mid-body */
+	SHM_END_SRV_MALFORMED,	/* 'M' unparsable response: 502 */
+	SHM_END_LOCAL,		/* 'L' local shortage (descriptors, memory): 503 */
+	SHM_END_INTERNAL,	/* 'I' sluice refused: regex gave up, bad rewrite (500) */
+	SHM_END_LOOP,		/* 'V' forwarding loop (Via): 508 */
+	SHM_END_KILLED,		/* 'K' cut by a stop or the graceful deadline */
+	SHM_END__COUNT
+};
+#define SHM_END_SLOTS		16	/* room in the tables; >= SHM_END__COUNT */
 
 /* shm_route.balancer: same values as enum balancer in common/conf.h. */
 enum shm_lb {
@@ -163,7 +188,7 @@ struct shm_worker {
 	_Atomic uint64_t	bytes_in;
 	_Atomic uint64_t	bytes_out;
 	_Atomic uint64_t	resp[5];	/* by status class: [0] 1xx .. [4] 5xx */
-	_Atomic uint64_t	errors;		/* connections closed on an error */
+	_Atomic uint64_t	errors;		/* exchanges that ended other than SHM_END_OK */
 	_Atomic uint64_t	conf_gen;	/* generation this process serves */
 	_Atomic uint64_t	spawns;		/* processes that have held the slot */
 	/* minor 1: guards against hostile input and local exhaustion */
@@ -172,7 +197,19 @@ struct shm_worker {
 	_Atomic uint64_t	regex_aborts;	/* regex searches that gave up: 500 */
 	_Atomic uint64_t	local_errors;	/* local resource failures toward a source */
 	_Atomic uint64_t	loops;		/* requests refused as forwarding loops (508) */
-	uint64_t		reserved[3];
+	_Atomic uint64_t	ends[SHM_END_SLOTS];	/* exchanges by enum shm_end */
+	/*
+	 * 2.0: the counters above as they were when the current process took
+	 * the slot, stored by the master before it starts the process (no
+	 * writer then); the process's own counts are counter - base.
+	 */
+	_Atomic uint64_t	base_conns_total;
+	_Atomic uint64_t	base_requests;
+	_Atomic uint64_t	base_bytes_in;
+	_Atomic uint64_t	base_bytes_out;
+	_Atomic uint64_t	base_resp[5];
+	_Atomic uint64_t	base_errors;
+	uint64_t		reserved[1];
 };
 
 /*
@@ -183,14 +220,18 @@ struct shm_worker {
 struct shm_wsrc {
 	alignas(SHM_CACHE_LINE) _Atomic uint64_t requests;	/* requests sent to the source */
 	_Atomic uint64_t	resp[5];	/* responses by status class, 1xx .. 5xx */
-	_Atomic uint64_t	failures;	/* connect error, reset, timeout, malformed */
+	_Atomic uint64_t	failures;	/* connect error, reset, timeout, malformed:
+						 * the failures counted against the source */
 	_Atomic uint64_t	bytes_in;
 	_Atomic uint64_t	bytes_out;
 	_Atomic int64_t		active;		/* requests in flight to it from this worker */
-	_Atomic uint64_t	retries;	/* requests retried away from it */
+	_Atomic uint64_t	retries;	/* requests that failed here and were retried
+						 * on another source or replayed here */
 	_Atomic uint64_t	lat_sum_us;	/* sum of recorded latencies */
 	uint64_t		reserved[4];
 	_Atomic uint64_t	hist[SHM_HIST_BUCKETS];	/* response-head latency, us */
+	_Atomic uint64_t	ends[SHM_END_SLOTS];	/* exchanges that used it, by enum shm_end */
+	uint64_t		reserved1[6];
 };
 
 /*
@@ -231,9 +272,11 @@ struct shm_source {
 
 /*
  * One slot per route of the current configuration, written by the master
- * under hdr.gen. src[] are source slot indices; sched[] are route-local
- * positions (0..nsources-1) in the smooth weighted round-robin order, walked
- * by all workers through the one ticket.
+ * under hdr.gen. src[] are source slot indices, in the route's order. The
+ * round-robin ticket is the one field workers write: each worker builds the
+ * smooth weighted schedule of the sources usable now (worker/lb_rr.c), and
+ * the shared ticket walks it. 2.0 dropped 1.x's sched_len and sched[], a
+ * schedule over all sources that no process read.
  */
 struct shm_route {
 	alignas(SHM_CACHE_LINE) char host[SHM_HOST_LEN];
@@ -241,24 +284,21 @@ struct shm_route {
 	_Atomic uint32_t	flags;		/* SHM_RT_F_* */
 	_Atomic uint32_t	balancer;	/* enum shm_lb */
 	_Atomic uint32_t	nsources;
-	_Atomic uint32_t	sched_len;	/* 0 = no schedule */
+	uint32_t		reserved0;
 	_Atomic uint32_t	src[SHM_ROUTE_SOURCES];
-	/* hot, multi-writer: */
+	/* hot, multi-writer, alone on its cache line: */
 	alignas(SHM_CACHE_LINE) _Atomic uint64_t rr_ticket;
-	/* read by every pick, so not on the ticket's line: */
-	alignas(SHM_CACHE_LINE) _Atomic uint8_t sched[SHM_SCHED_LEN];
+	uint64_t		reserved1[7];
 };
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "shm needs lock-free 64-bit atomics");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "shm needs lock-free 32-bit atomics");
-_Static_assert(ATOMIC_CHAR_LOCK_FREE == 2, "shm needs lock-free 8-bit atomics");
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "atomics must not carry a lock");
-_Static_assert(sizeof(_Atomic uint8_t) == 1, "atomics must not carry a lock");
 _Static_assert(sizeof(struct shm_hdr) == 256, "header size is part of the ABI");
 _Static_assert(sizeof(struct shm_worker) % SHM_CACHE_LINE == 0, "worker slots keep cache lines");
 _Static_assert(sizeof(struct shm_wsrc) % SHM_CACHE_LINE == 0, "wsrc blocks keep cache lines");
 _Static_assert(sizeof(struct shm_source) % SHM_CACHE_LINE == 0, "source slots keep cache lines");
 _Static_assert(sizeof(struct shm_route) % SHM_CACHE_LINE == 0, "route slots keep cache lines");
-_Static_assert(SHM_ROUTE_SOURCES <= 256, "sched entries are uint8_t route positions");
+_Static_assert(SHM_END__COUNT <= SHM_END_SLOTS, "end causes fit the counter tables");
 
 #endif

@@ -225,8 +225,8 @@ check_existing(const char *name, char *err, size_t errlen)
 	h = (const struct shm_hdr *)p;
 	magic = atomic_load_explicit(&h->magic, memory_order_acquire);
 	pid = atomic_load_explicit(&h->master_pid, memory_order_relaxed);
-	/* Layout 1.x: 1.1 records the start time, 1.0 left those bytes 0. */
-	if (magic == SHM_MAGIC && maplen == sizeof(struct shm_hdr) && h->ver_major == 1 &&
+	/* Layout 1.1 and later record the start time; 1.0 left those bytes 0. */
+	if (magic == SHM_MAGIC && maplen == sizeof(struct shm_hdr) && h->ver_major >= 1 &&
 	    h->hdr_size >= sizeof(struct shm_hdr))
 		start = h->master_start;
 	munmap(p, maplen);
@@ -580,15 +580,13 @@ shm_source_retire_all(struct shm_seg *seg)
 
 int
 shm_route_set(struct shm_seg *seg, uint32_t r, const char *host, const char *path,
-    uint32_t flags, uint32_t balancer, const uint32_t *src, uint32_t n, const uint32_t *sched,
-    uint32_t len)
+    uint32_t flags, uint32_t balancer, const uint32_t *src, uint32_t n)
 {
 	struct shm_route *rt;
 	uint32_t i;
 
-	if (r >= seg->max_routes || n < 1 || n > SHM_ROUTE_SOURCES || len > SHM_SCHED_LEN
-	    || balancer >= SHM_LB__COUNT || (flags & ~SHM_RT_F_REGEX) != 0
-	    || (len > 0 && sched == NULL)) {
+	if (r >= seg->max_routes || n < 1 || n > SHM_ROUTE_SOURCES || balancer >= SHM_LB__COUNT
+	    || (flags & ~SHM_RT_F_REGEX) != 0) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -597,26 +595,15 @@ shm_route_set(struct shm_seg *seg, uint32_t r, const char *host, const char *pat
 			errno = EINVAL;
 			return -1;
 		}
-	for (i = 0; i < len; i++)
-		if (sched[i] >= n) {
-			errno = EINVAL;
-			return -1;
-		}
 	rt = &seg->routes[r];
 	copy_str(rt->host, sizeof(rt->host), host);
 	copy_str(rt->path, sizeof(rt->path), path);
 	atomic_store_explicit(&rt->balancer, balancer, memory_order_relaxed);
-	/* Shrink the schedule before editing it and grow it after, so a worker
-	 * between the two never reads an entry past the new source count. */
-	atomic_store_explicit(&rt->sched_len, 0, memory_order_release);
 	for (i = 0; i < n; i++)
 		atomic_store_explicit(&rt->src[i], src[i], memory_order_relaxed);
 	for (; i < SHM_ROUTE_SOURCES; i++)
 		atomic_store_explicit(&rt->src[i], 0, memory_order_relaxed);
 	atomic_store_explicit(&rt->nsources, n, memory_order_relaxed);
-	for (i = 0; i < len; i++)
-		atomic_store_explicit(&rt->sched[i], (uint8_t)sched[i], memory_order_relaxed);
-	atomic_store_explicit(&rt->sched_len, len, memory_order_release);
 	atomic_store_explicit(&rt->flags, SHM_RT_F_USED | flags, memory_order_release);
 	if (atomic_load_explicit(&seg->hdr->nroutes, memory_order_relaxed) < r + 1)
 		atomic_store_explicit(&seg->hdr->nroutes, r + 1, memory_order_release);
@@ -628,10 +615,8 @@ shm_route_clear_all(struct shm_seg *seg)
 {
 	uint32_t i;
 
-	for (i = 0; i < seg->max_routes; i++) {
+	for (i = 0; i < seg->max_routes; i++)
 		atomic_store_explicit(&seg->routes[i].flags, 0, memory_order_relaxed);
-		atomic_store_explicit(&seg->routes[i].sched_len, 0, memory_order_relaxed);
-	}
 	atomic_store_explicit(&seg->hdr->nroutes, 0, memory_order_release);
 }
 

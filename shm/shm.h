@@ -138,14 +138,12 @@ void	shm_source_retire_all(struct shm_seg *seg);
 
 /*
  * Master, under shm_gen_begin(): fills route slot r. src[] are source slot
- * indices (n of them, 1..SHM_ROUTE_SOURCES); sched[] route-local positions
- * < n (len 0..SHM_SCHED_LEN, from lb_sched_build()); flags SHM_RT_F_REGEX or
- * 0; host/path are truncated. The ticket is kept. Raises hdr.nroutes to r+1.
+ * indices (n of them, 1..SHM_ROUTE_SOURCES); flags SHM_RT_F_REGEX or 0;
+ * host/path are truncated. The ticket is kept. Raises hdr.nroutes to r+1.
  * Returns 0, or -1 with errno EINVAL for any out-of-range argument.
  */
 int	shm_route_set(struct shm_seg *seg, uint32_t r, const char *host, const char *path,
-	    uint32_t flags, uint32_t balancer, const uint32_t *src, uint32_t n,
-	    const uint32_t *sched, uint32_t len);
+	    uint32_t flags, uint32_t balancer, const uint32_t *src, uint32_t n);
 
 /* Master, under shm_gen_begin(): frees every route slot, nroutes = 0. */
 void	shm_route_clear_all(struct shm_seg *seg);
@@ -356,18 +354,6 @@ static inline uint64_t
 shm_route_ticket(struct shm_route *rt)
 {
 	return atomic_fetch_add_explicit(&rt->rr_ticket, 1, memory_order_relaxed);
-}
-
-/* Route-local source position for ticket t (a worker skipping a down source
- * tries t + 1, t + 2 ... without taking new tickets); -1 if no schedule. */
-static inline int
-shm_route_sched_at(const struct shm_route *rt, uint64_t t)
-{
-	uint32_t len = atomic_load_explicit(&rt->sched_len, memory_order_relaxed);
-
-	if (len == 0 || len > SHM_SCHED_LEN)
-		return -1;
-	return atomic_load_explicit(&rt->sched[t % len], memory_order_relaxed);
 }
 
 #endif

@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/conf_load.h"
+#include "common/conf_shm.h"
 #include "shm/shm.h"
 #include "shm/stats.h"
 
-#define DEFAULT_SHM	"/sluice"
+#define DEFAULT_SHM	CONF_SHM_DEFAULT
 #define SAMPLE_MS	200	/* single shot: rates over this window */
 
 enum fmt {
@@ -152,15 +152,16 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (cfile != NULL) {
-		struct conf_errs errs;
-		struct conf *c = conf_load(cfile, &errs);
+		struct conf_err ce;
 
-		if (c == NULL) {
-			conf_errs_print(&errs, stderr);
+		/* Only the shm setting: the reader compiles no regex, resolves no address. */
+		if (conf_shm_read(cfile, name_buf, sizeof(name_buf), &ce) == -1) {
+			if (ce.line > 0)
+				fprintf(stderr, "%s:%d: %s\n", ce.file, ce.line, ce.msg);
+			else
+				fprintf(stderr, "%s: %s\n", ce.file, ce.msg);
 			return 1;
 		}
-		snprintf(name_buf, sizeof(name_buf), "%s", c->shm);
-		conf_free(c);
 		name = name_buf;
 	}
 	if (name == NULL)
@@ -322,7 +323,7 @@ print_table(const struct shm_seg *seg, const struct stats_snap *s)
 		const struct stats_worker *w = &s->workers[i];
 
 		printf("%-6u %-8d %-9s %7lld %10llu ", w->idx, (int)w->pid,
-		    stats_worker_state_name(w->state), (long long)w->conns_open,
+		    stats_worker_state(w), (long long)w->conns_open,
 		    (unsigned long long)w->requests);
 		if (w->req_s >= 0)
 			printf("%9.1f\n", w->req_s);
@@ -427,8 +428,8 @@ print_json(const struct shm_seg *seg, const struct stats_snap *s)
 	    (unsigned long long)t->bytes_out);
 	json_resp(t->resp);
 	printf(", \"errors\": %llu, \"active\": %lld, \"workers_running\": %u, "
-	    "\"workers_configured\": %u, ", (unsigned long long)t->errors, (long long)t->active,
-	    t->workers_running, s->nworkers);
+	    "\"workers_stalled\": %u, \"workers_configured\": %u, ", (unsigned long long)t->errors,
+	    (long long)t->active, t->workers_running, t->workers_stalled, s->nworkers);
 	json_guards(t->accept_emfile, t->accept_pauses, t->regex_aborts, t->local_errors, t->loops);
 	printf("},\n");
 
@@ -439,7 +440,7 @@ print_json(const struct shm_seg *seg, const struct stats_snap *s)
 		printf("%s\n  {\"index\": %u, \"pid\": %d, \"state\": \"%s\", "
 		    "\"conns_open\": %lld, \"conns_total\": %llu, \"requests\": %llu, "
 		    "\"requests_per_sec\": ",
-		    i ? "," : "", w->idx, (int)w->pid, stats_worker_state_name(w->state),
+		    i ? "," : "", w->idx, (int)w->pid, stats_worker_state(w),
 		    (long long)w->conns_open, (unsigned long long)w->conns_total,
 		    (unsigned long long)w->requests);
 		json_rate(w->req_s);
@@ -560,6 +561,9 @@ print_prom(const struct shm_seg *seg, const struct stats_snap *s)
 	prom_head("sluice_worker_running", "gauge", "1 if a process holds the worker slot.");
 	PROM_WORKERS(s, "sluice_worker_running", "%d",
 	    w->state == SHM_W_RUNNING || w->state == SHM_W_DRAINING ? 1 : 0);
+	prom_head("sluice_worker_stalled", "gauge",
+	    "1 if the process holding the worker slot has not beaten for over 2 s.");
+	PROM_WORKERS(s, "sluice_worker_stalled", "%d", w->stalled);
 	prom_head("sluice_worker_requests_total", "counter", "Requests answered by the worker.");
 	PROM_WORKERS(s, "sluice_worker_requests_total", "%llu", (unsigned long long)w->requests);
 	prom_head("sluice_worker_connections", "gauge", "Client connections open.");

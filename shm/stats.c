@@ -13,6 +13,9 @@
 #define GEN_TRIES	200	/* full re-reads while the master edits tables */
 
 static void	read_tables(const struct shm_seg *seg, struct stats_snap *snap, uint64_t now_ms);
+static void	read_worker(const struct shm_worker *ws, uint32_t w, struct stats_worker *o,
+		    struct stats_totals *t, uint64_t now_ms);
+static uint64_t	since(uint64_t counter, uint64_t base);
 static void	read_source(const struct shm_seg *seg, uint32_t s, struct stats_source *o,
 		    uint64_t now_ms);
 static void	copy_name(char *dst, const char *src, size_t size);
@@ -58,7 +61,7 @@ static void
 read_tables(const struct shm_seg *seg, struct stats_snap *snap, uint64_t now_ms)
 {
 	struct stats_totals *t = &snap->tot;
-	uint32_t w, s, k, nsrc, ncfg;
+	uint32_t w, s, nsrc, ncfg;
 
 	memset(t, 0, sizeof(*t));
 	t->req_s = -1;
@@ -68,46 +71,9 @@ read_tables(const struct shm_seg *seg, struct stats_snap *snap, uint64_t now_ms)
 		const struct shm_worker *ws = &seg->workers[w];
 		struct stats_worker o;
 
-		memset(&o, 0, sizeof(o));
-		o.idx = w;
-		o.pid = LD(&ws->pid);
-		o.state = LD(&ws->state);
-		o.heartbeat_ms = LD(&ws->heartbeat_ms);
-		o.started_ms = LD(&ws->started_ms);
-		o.conns_open = LD(&ws->conns_open);
-		o.conns_total = LD(&ws->conns_total);
-		o.requests = LD(&ws->requests);
-		o.bytes_in = LD(&ws->bytes_in);
-		o.bytes_out = LD(&ws->bytes_out);
-		for (k = 0; k < 5; k++)
-			o.resp[k] = LD(&ws->resp[k]);
-		o.errors = LD(&ws->errors);
-		o.accept_emfile = LD(&ws->accept_emfile);
-		o.accept_pauses = LD(&ws->accept_pauses);
-		o.regex_aborts = LD(&ws->regex_aborts);
-		o.local_errors = LD(&ws->local_errors);
-		o.loops = LD(&ws->loops);
-		o.conf_gen = LD(&ws->conf_gen);
-		o.spawns = LD(&ws->spawns);
-		o.req_s = -1;
-
-		t->requests += o.requests;
-		t->conns_open += o.conns_open > 0 ? o.conns_open : 0;
-		t->conns_total += o.conns_total;
-		t->bytes_in += o.bytes_in;
-		t->bytes_out += o.bytes_out;
-		for (k = 0; k < 5; k++)
-			t->resp[k] += o.resp[k];
-		t->errors += o.errors;
-		t->accept_emfile += o.accept_emfile;
-		t->accept_pauses += o.accept_pauses;
-		t->regex_aborts += o.regex_aborts;
-		t->local_errors += o.local_errors;
-		t->loops += o.loops;
-		if (o.state == SHM_W_RUNNING || o.state == SHM_W_DRAINING)
-			t->workers_running++;
-		if (w >= ncfg && o.pid == 0 && o.state == SHM_W_FREE && o.requests == 0
-		    && o.conns_total == 0)
+		read_worker(ws, w, &o, t, now_ms);
+		if (w >= ncfg && o.pid == 0 && o.state == SHM_W_FREE &&
+		    LD(&ws->requests) == 0 && LD(&ws->conns_total) == 0)
 			continue;	/* an unused slot of the headroom */
 		if (snap->nw < snap->wcap && snap->workers != NULL)
 			snap->workers[snap->nw++] = o;
@@ -132,6 +98,64 @@ read_tables(const struct shm_seg *seg, struct stats_snap *snap, uint64_t now_ms)
 		read_source(seg, s, o, now_ms);
 		t->active += o->active;
 	}
+}
+
+/*
+ * One worker slot: the row shows the current process's own counts (counter -
+ * base, see layout.h), the totals t get the raw counters, which never go down.
+ */
+static void
+read_worker(const struct shm_worker *ws, uint32_t w, struct stats_worker *o,
+    struct stats_totals *t, uint64_t now_ms)
+{
+	uint64_t raw;
+	uint32_t k;
+
+	memset(o, 0, sizeof(*o));
+	o->idx = w;
+	/* Acquire: a new process's base_* were stored before its pid. */
+	o->pid = atomic_load_explicit(&ws->pid, memory_order_acquire);
+	o->state = LD(&ws->state);
+	o->heartbeat_ms = LD(&ws->heartbeat_ms);
+	o->started_ms = LD(&ws->started_ms);
+	o->conns_open = LD(&ws->conns_open);
+#define OWN(f)	(raw = LD(&ws->f), t->f += raw, since(raw, LD(&ws->base_##f)))
+	o->conns_total = OWN(conns_total);
+	o->requests = OWN(requests);
+	o->bytes_in = OWN(bytes_in);
+	o->bytes_out = OWN(bytes_out);
+	o->errors = OWN(errors);
+	for (k = 0; k < 5; k++)
+		o->resp[k] = OWN(resp[k]);
+#undef OWN
+	o->accept_emfile = LD(&ws->accept_emfile);
+	o->accept_pauses = LD(&ws->accept_pauses);
+	o->regex_aborts = LD(&ws->regex_aborts);
+	o->local_errors = LD(&ws->local_errors);
+	o->loops = LD(&ws->loops);
+	o->conf_gen = LD(&ws->conf_gen);
+	o->spawns = LD(&ws->spawns);
+	o->req_s = -1;
+	/* A process that holds the slot but has not beaten lately is stuck or stopped. */
+	o->stalled = o->pid != 0 && (o->state == SHM_W_RUNNING || o->state == SHM_W_DRAINING) &&
+	    now_ms > o->heartbeat_ms && now_ms - o->heartbeat_ms > STATS_STALL_MS;
+
+	t->conns_open += o->conns_open > 0 ? o->conns_open : 0;
+	t->accept_emfile += o->accept_emfile;
+	t->accept_pauses += o->accept_pauses;
+	t->regex_aborts += o->regex_aborts;
+	t->local_errors += o->local_errors;
+	t->loops += o->loops;
+	if (o->state == SHM_W_RUNNING || o->state == SHM_W_DRAINING)
+		t->workers_running++;
+	t->workers_stalled += o->stalled;
+}
+
+/* A process's own count; 0 if the base looks newer (read mid-takeover). */
+static uint64_t
+since(uint64_t counter, uint64_t base)
+{
+	return counter >= base ? counter - base : 0;
 }
 
 static void
@@ -289,7 +313,7 @@ stats_rates(const struct stats_snap *prev, struct stats_snap *cur)
 
 		w->req_s = 0;
 		for (j = 0; j < prev->nw; j++)
-			if (prev->workers[j].idx == w->idx) {
+			if (prev->workers[j].idx == w->idx && prev->workers[j].pid == w->pid) {
 				w->req_s = rate(prev->workers[j].requests, w->requests, secs);
 				break;
 			}
@@ -315,11 +339,16 @@ stats_worker_state_name(uint32_t state)
 }
 
 const char *
+stats_worker_state(const struct stats_worker *w)
+{
+	return w->stalled ? "stalled" : stats_worker_state_name(w->state);
+}
+
+const char *
 stats_reason_name(uint32_t reason)
 {
 	static const char *const names[SHM_R__COUNT] = {
 		"", "connect", "timeout", "reset", "malformed", "status", "retry-after",
-		"max_fails",
 	};
 
 	return reason < SHM_R__COUNT ? names[reason] : "?";

@@ -10,6 +10,8 @@
 
 #include "shm/layout.h"
 
+#define STATS_STALL_MS	2000	/* a worker whose heartbeat is older is "stalled" */
+
 struct shm_seg;
 
 struct stats_totals {
@@ -22,14 +24,22 @@ struct stats_totals {
 	uint64_t	errors;
 	uint64_t	accept_emfile, accept_pauses, regex_aborts, local_errors, loops;
 	int64_t		active;		/* requests in flight to sources, all sources */
-	uint32_t	workers_running;
+	uint32_t	workers_running;	/* slots held by a process, stalled or not */
+	uint32_t	workers_stalled;
 	double		req_s;		/* -1 until stats_rates() */
 };
 
+/*
+ * A worker row: what the process now in the slot did. conns_total, requests,
+ * bytes, resp and errors count from when it took the slot (counter - base);
+ * the guard counters (accept_emfile .. loops) have no base in the layout and
+ * stay per slot, earlier occupants included. The totals sum raw counters.
+ */
 struct stats_worker {
 	uint32_t	idx;
 	int32_t		pid;
 	uint32_t	state;		/* enum shm_worker_state */
+	int		stalled;	/* held, but no heartbeat for STATS_STALL_MS */
 	uint64_t	heartbeat_ms;
 	uint64_t	started_ms;
 	int64_t		conns_open;
@@ -109,9 +119,9 @@ int	stats_take(const struct shm_seg *seg, struct stats_snap *snap);
 
 /*
  * Sets req_s in cur's totals, workers and sources from the counters of prev
- * (an earlier snapshot of the same segment). Rows without a counterpart, or
- * whose counters went backwards, get 0; with no elapsed time, everything
- * stays -1.
+ * (an earlier snapshot of the same segment). Rows without a counterpart
+ * (for a worker: same slot and pid), or whose counters went backwards, get 0;
+ * with no elapsed time, everything stays -1.
  */
 void	stats_rates(const struct stats_snap *prev, struct stats_snap *cur);
 
@@ -130,6 +140,10 @@ double	stats_bucket_upper(uint32_t b);
 
 /* "up"/"down", "running"..., "connect"... for printing; never NULL. */
 const char	*stats_worker_state_name(uint32_t state);
+
+/* A worker row's state for printing: "stalled" when w->stalled, else its
+ * state's name. Never NULL. */
+const char	*stats_worker_state(const struct stats_worker *w);
 const char	*stats_reason_name(uint32_t reason);
 
 #endif

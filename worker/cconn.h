@@ -1,7 +1,7 @@
 /*
- * Client side of the proxy: one struct per accepted connection, driving the
- * whole exchange (request head, backend, body in both directions) through
- * one state machine, cconn_run().
+ * Client side of the proxy: one struct per accepted connection, its run loop
+ * (the only place that changes its state) and its one exit. The exchange
+ * itself is in exch.h; the backend side in backend.c.
  */
 #ifndef SLUICE_CCONN_H
 #define SLUICE_CCONN_H
@@ -13,6 +13,7 @@
 #include <ev.h>
 
 #include "common/iobuf.h"
+#include "worker/xport.h"
 
 struct conf;
 struct exch;
@@ -29,28 +30,47 @@ enum cconn_state {
 	CC__COUNT
 };
 
+/* What the connection's one timer means at the moment. */
+enum tmo_phase {
+	TP_NONE = 0,
+	TP_KEEPALIVE,		/* client_keepalive, between requests */
+	TP_HEADER,		/* client_header, from the accept or the first byte */
+	TP_CONNECT,		/* backend_connect */
+	TP_BACKEND,		/* backend_response, idle while exchanging */
+	TP_SEND,		/* backend_response, idle while the client reads */
+	TP_TUNNEL,		/* timeouts.tunnel */
+	TP__COUNT
+};
+
 /* Readiness and interest bits, per side and direction. */
 #define RDY_CR	0x01u	/* client readable */
 #define RDY_CW	0x02u	/* client writable */
 #define RDY_UR	0x04u	/* backend readable */
 #define RDY_UW	0x08u	/* backend writable */
 
+/* cconn.flags */
+#define CC_F_CLOSE	0x01u	/* a step asked the run loop to close the connection */
+#define CC_F_TIMEOUT	0x02u	/* the timer fired: the run loop acts on it first */
+
 struct cconn {
 	uint32_t		 magic;		/* CCONN_MAGIC, checked in every callback */
-	enum cconn_state	 state;
+	uint8_t			 state;		/* enum cconn_state: only run() changes it */
+	int8_t			 next_state;	/* asked by a step for run(), or -1 */
+	uint8_t			 flags;		/* CC_F_* */
+	uint8_t			 tmo_phase;	/* enum tmo_phase */
 	struct worker		*w;		/* borrowed */
-	int			 fd;
+	struct xport		 xp;		/* the client transport (fd inside) */
 	int			 io_events;	/* events registered on io */
 	ev_io			 io;
 	ev_timer		 tmo;		/* one timer, meaning set by tmo_phase */
-	int			 tmo_phase;
 	ev_tstamp		 deadline;	/* when the current phase times out */
 	ev_tstamp		 armed;		/* when tmo fires (<= deadline) */
-	ev_tstamp		 head_t0;	/* first byte of the request head */
+	ev_tstamp		 head_t0;	/* accept, or first byte of a later request head */
 	uint32_t		 ready;		/* RDY_*: may do I/O without waiting */
 	uint32_t		 want;		/* RDY_*: blocked on these */
 	struct iobuf		 in;		/* client bytes; area NULL while idle */
 	struct exch		*x;		/* request in progress, owned */
+	const char		*why;		/* close reason, static string */
 	uint64_t		 id;
 	uint32_t		 nreq;		/* requests on this connection */
 	struct cconn		*prev, *next;	/* worker's list of connections */
@@ -63,6 +83,8 @@ struct cconn {
 	uint8_t			 peer_len;
 	uint8_t			 proxy_hdr;	/* a PROXY protocol header is still expected */
 };
+
+#define CCONN_CHECK(c)	do { if ((c)->magic != CCONN_MAGIC) abort(); } while (0)
 
 /*
  * Takes ownership of an accepted, non-blocking socket; proxy_hdr: the

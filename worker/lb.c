@@ -1,31 +1,40 @@
 /*
- * Source selection per route: round_robin (one shared ticket over the
- * master's smooth weighted schedule), least_conn (active requests of all
- * workers per weight), ip_hash (consistent hash ring of the source names,
- * identical in every worker) and failover (first usable in list order).
+ * What every balancer shares: the usable set of a route's sources (health
+ * checker state, passive marks with their single probe, backups), passive
+ * health bookkeeping, and the table of algorithms (lb_rr.c, lb_leastconn.c,
+ * lb_iphash.c, lb_failover.c), which choose within that set.
  */
 #include "worker/lb.h"
 
-#include <netinet/in.h>
 #include <stdatomic.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stddef.h>
 
 #include "common/conf.h"
 #include "common/log.h"
 #include "shm/shm.h"
-#include "worker/lb_sched.h"
+#include "worker/lb_failover.h"
+#include "worker/lb_iphash.h"
+#include "worker/lb_leastconn.h"
+#include "worker/lb_rr.h"
 #include "worker/route.h"
 #include "worker/worker.h"
 
 #define RETRY_AFTER_MAX	300	/* seconds: cap on a backend's Retry-After */
 
-enum cand { C_NO = 0, C_YES, C_PROBE, C_MARKED };
+_Static_assert(LB_MAX_SOURCES == SHM_ROUTE_SOURCES, "one tried bit per route source");
+_Static_assert(LB_MAX_SOURCES == CONF_ROUTE_SOURCES_MAX, "the config allows what fits");
 
-static enum cand	candidate(struct worker *w, uint32_t src_idx, uint32_t now_s, uint64_t now_ms);
+static enum lb_cand candidate(struct worker *w, uint32_t src_idx, uint32_t now_s,
+		    uint64_t now_ms);
 static struct shm_source *src_shm(struct worker *w, uint32_t src_idx);
-static int	pick_rr(struct worker *w, struct route_rt *r, struct shm_route *sr,
-		    const uint8_t *ok, uint32_t n);
+
+/* Indexed by enum balancer (common/conf.h). */
+static const struct lb_ops *const ops_table[LB__COUNT] = {
+	[LB_ROUND_ROBIN] = &lb_rr_ops,
+	[LB_LEAST_CONN] = &lb_leastconn_ops,
+	[LB_IP_HASH] = &lb_iphash_ops,
+	[LB_FAILOVER] = &lb_failover_ops,
+};
 
 static struct shm_source *
 src_shm(struct worker *w, uint32_t src_idx)
@@ -33,8 +42,8 @@ src_shm(struct worker *w, uint32_t src_idx)
 	return shm_source(w->ho->shm, w->ho->src_slot[src_idx]);
 }
 
-/* Is the source usable now (C_YES), only as a probe after its mark expired, or not? */
-static enum cand
+/* Is the source usable now, only as a probe after its mark expired, or not? */
+static enum lb_cand
 candidate(struct worker *w, uint32_t src_idx, uint32_t now_s, uint64_t now_ms)
 {
 	const struct shm_source *s = src_shm(w, src_idx);
@@ -43,76 +52,85 @@ candidate(struct worker *w, uint32_t src_idx, uint32_t now_s, uint64_t now_ms)
 	if (w->conf->health.enabled &&
 	    (atomic_load_explicit(&s->hstate, memory_order_relaxed) == SHM_H_DOWN ||
 	    atomic_load_explicit(&s->hdown_until_ms, memory_order_relaxed) > now_ms))
-		return C_NO;
+		return LB_C_NO;
 	du = atomic_load_explicit(&s->down_until_s, memory_order_relaxed);
 	if (du == 0)
-		return C_YES;
-	return du > now_s ? C_MARKED : C_PROBE;
+		return LB_C_YES;
+	return du > now_s ? LB_C_MARKED : LB_C_PROBE;
+}
+
+const struct lb_ops *
+lb_ops_of(uint32_t balancer)
+{
+	return balancer < LB__COUNT && ops_table[balancer] != NULL ? ops_table[balancer] :
+	    &lb_rr_ops;
 }
 
 int
 lb_init(struct worker *w)
 {
-	const char *names[SHM_ROUTE_SOURCES];
-	uint32_t weights[SHM_ROUTE_SOURCES];
+	const char *names[LB_MAX_SOURCES];
+	uint32_t weights[LB_MAX_SOURCES];
 	uint32_t i, j, n;
-	size_t npts;
 
 	for (i = 0; i < w->conf->nroutes; i++) {
 		struct route_rt *r = &w->routes[i];
 		const struct route_conf *rc = r->conf;
+		const struct lb_ops *ops = lb_ops_of(rc->balancer);
 
-		if (rc->balancer != LB_IP_HASH)
+		if (ops->init == NULL)
 			continue;
-		n = rc->nsources < SHM_ROUTE_SOURCES ? rc->nsources : SHM_ROUTE_SOURCES;
+		n = rc->nsources < LB_MAX_SOURCES ? rc->nsources : LB_MAX_SOURCES;
 		for (j = 0; j < n; j++) {
 			names[j] = w->conf->sources[rc->sources[j]].name;
 			weights[j] = w->conf->sources[rc->sources[j]].weight;
 		}
-		npts = lb_ring_points(weights, n);
-		r->ring = calloc(npts, sizeof(*r->ring));
-		if (r->ring == NULL)
+		if (ops->init(r, names, weights, n) == -1)
 			return -1;
-		r->nring = lb_ring_build(names, weights, n, r->ring, (uint32_t)npts);
 	}
 	return 0;
 }
 
-/*
- * Smooth weighted round-robin over exactly the usable sources: every worker
- * builds the same schedule for the same usable set (cached per route until
- * the set changes), and the route's one shared ticket walks it, so a down
- * source or an idle backup never skews the others' shares.
- */
-static int
-pick_rr(struct worker *w, struct route_rt *r, struct shm_route *sr, const uint8_t *ok,
-    uint32_t n)
+void
+lb_route_free(struct route_rt *r)
 {
-	const struct route_conf *rc = r->conf;
-	uint32_t wt[SHM_ROUTE_SOURCES], map[SHM_ROUTE_SOURCES], sched[SHM_SCHED_LEN];
-	uint64_t mask = 0;
-	uint32_t i, m = 0, len;
+	const struct lb_ops *ops;
 
-	for (i = 0; i < n; i++)
-		if (ok[i]) {
-			mask |= UINT64_C(1) << i;
-			map[m] = i;
-			wt[m++] = w->conf->sources[rc->sources[i]].weight;
+	if (r == NULL)
+		return;
+	ops = lb_ops_of(r->conf->balancer);
+	if (ops->free != NULL)
+		ops->free(r);
+}
+
+int
+lb_select(const struct lb_ops *ops, struct lb_in *in, const enum lb_cand *cand,
+    const uint8_t *backup)
+{
+	uint8_t ok[LB_MAX_SOURCES];
+	uint32_t i, n = in->n < LB_MAX_SOURCES ? in->n : LB_MAX_SOURCES;
+	int pass, any, pick;
+
+	/* Pass 0: usable primaries; 1: usable backups. */
+	for (pass = 0; pass < 2; pass++) {
+		any = 0;
+		for (i = 0; i < n; i++) {
+			ok[i] = cand[i] == LB_C_YES && (backup[i] != 0) == (pass == 1);
+			any |= ok[i];
 		}
-	if (m == 0)
-		return -1;
-	if (r->rr_mask != mask || r->rr_sched == NULL) {
-		if (r->rr_sched == NULL && (r->rr_sched = malloc(SHM_SCHED_LEN)) == NULL)
-			return (int)map[0];
-		len = lb_sched_build(wt, m, sched, SHM_SCHED_LEN);
-		for (i = 0; i < len; i++)
-			r->rr_sched[i] = (uint8_t)map[sched[i]];
-		r->rr_len = len;
-		r->rr_mask = mask;
+		if (!any)
+			continue;
+		in->usable = ok;
+		pick = ops->pick(in);
+		in->usable = NULL;
+		if (pick >= 0)
+			return pick;
 	}
-	if (r->rr_len == 0)
-		return (int)map[0];
-	return r->rr_sched[shm_route_ticket(sr) % r->rr_len];
+	/* Every source passively marked down: one is tried rather than none. */
+	for (i = 0; i < n; i++)
+		if (cand[i] == LB_C_MARKED)
+			return (int)i;
+	return -1;
 }
 
 int
@@ -120,83 +138,52 @@ lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr *peer, uint6
     int *probe)
 {
 	const struct route_conf *rc = r->conf;
-	struct shm_route *sr = shm_route(w->ho->shm, w->ho->route_base + r->idx_no);
-	uint8_t ok[SHM_ROUTE_SOURCES];
-	enum cand cand[SHM_ROUTE_SOURCES];
-	uint64_t now_ms = shm_now_ms(), h;
+	const struct lb_ops *ops = lb_ops_of(rc->balancer);
+	enum lb_cand cand[LB_MAX_SOURCES];
+	uint8_t backup[LB_MAX_SOURCES];
+	uint32_t weight[LB_MAX_SOURCES];
+	int64_t active[LB_MAX_SOURCES];
+	uint64_t now_ms = shm_now_ms();
 	uint32_t now_s = (uint32_t)(now_ms / 1000), n, i;
-	int pass, any, pick = -1;
+	struct lb_in in;
 
 	*probe = 0;
-	n = rc->nsources < SHM_ROUTE_SOURCES ? rc->nsources : SHM_ROUTE_SOURCES;
-	for (i = 0; i < n; i++)
-		cand[i] = (tried & (UINT64_C(1) << i)) ? C_NO : candidate(w, rc->sources[i], now_s, now_ms);
+	n = rc->nsources < LB_MAX_SOURCES ? rc->nsources : LB_MAX_SOURCES;
+	for (i = 0; i < n; i++) {
+		const struct source_conf *sc = &w->conf->sources[rc->sources[i]];
+
+		cand[i] = (tried & (UINT64_C(1) << i)) ? LB_C_NO :
+		    candidate(w, rc->sources[i], now_s, now_ms);
+		backup[i] = sc->backup;
+		weight[i] = sc->weight;
+	}
 	/*
 	 * A source whose passive mark expired gets one probe request at once:
 	 * the worker that wins the claim sends it, the others keep skipping it
 	 * until the probe's answer clears or renews the mark.
 	 */
-	for (i = 0; i < n; i++)
-		if (cand[i] == C_PROBE && shm_source_claim_probe(src_shm(w, rc->sources[i]), now_s,
-		    (uint32_t)w->conf->sources[rc->sources[i]].fail_timeout + 1) == 1) {
+	for (i = 0; i < n; i++) {
+		uint32_t hold = (uint32_t)w->conf->sources[rc->sources[i]].fail_timeout + 1;
+
+		if (cand[i] == LB_C_PROBE &&
+		    shm_source_claim_probe(src_shm(w, rc->sources[i]), now_s, hold) == 1) {
 			*probe = 1;
 			return (int)i;
 		}
-	/*
-	 * Pass 0: usable primaries; 1: usable backups; 2: when every source is
-	 * passively marked down, try one anyway rather than fail for sure (nginx
-	 * ignores max_fails for a lone server).
-	 */
-	for (pass = 0; pass < 3 && pick < 0; pass++) {
-		any = 0;
-		for (i = 0; i < n; i++) {
-			int backup = w->conf->sources[rc->sources[i]].backup;
-
-			ok[i] = pass < 2 ? (cand[i] == C_YES && backup == (pass == 1)) :
-			    cand[i] == C_MARKED;
-			any |= ok[i];
-		}
-		if (!any)
-			continue;
-		if (pass == 2) {
-			for (i = 0; i < n && pick < 0; i++)
-				if (ok[i])
-					pick = (int)i;
-			break;
-		}
-		switch (rc->balancer) {
-		case LB_LEAST_CONN: {
-			int64_t active[SHM_ROUTE_SOURCES];
-			uint32_t wt[SHM_ROUTE_SOURCES];
-
-			for (i = 0; i < n; i++) {
-				active[i] = atomic_load_explicit(&src_shm(w, rc->sources[i])->active,
-				    memory_order_relaxed);
-				wt[i] = w->conf->sources[rc->sources[i]].weight;
-			}
-			pick = lb_pick_leastconn(active, wt, ok, n, (uint32_t)(w->lc_rotor++ % n));
-			break;
-		}
-		case LB_IP_HASH:
-			if (peer->sa_family == AF_INET)
-				h = lb_hash_addr(&((const struct sockaddr_in *)peer)->sin_addr, 4);
-			else if (peer->sa_family == AF_INET6)
-				h = lb_hash_addr(&((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
-			else
-				h = 0;
-			pick = lb_ring_pick(r->ring, r->nring, h, ok);
-			break;
-		case LB_FAILOVER:
-			for (i = 0; i < n && pick < 0; i++)
-				if (ok[i])
-					pick = (int)i;
-			break;
-		default:
-			pick = pick_rr(w, r, sr, ok, n);
-			break;
-		}
 	}
-	return pick;
+	if (ops->flags & LB_F_ACTIVE)
+		for (i = 0; i < n; i++)
+			active[i] = atomic_load_explicit(&src_shm(w, rc->sources[i])->active,
+			    memory_order_relaxed);
+	in.r = r;
+	in.n = n;
+	in.weight = weight;
+	in.usable = NULL;
+	in.active = (ops->flags & LB_F_ACTIVE) ? active : NULL;
+	in.peer = peer;
+	in.sr = shm_route(w->ho->shm, w->ho->route_base + r->idx_no);
+	in.rotor = &w->lc_rotor;
+	return lb_select(ops, &in, cand, backup);
 }
 
 void

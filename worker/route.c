@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,9 +141,8 @@ route_init(const struct conf *c, struct route_rt **out)
 		rt[i].idx_no = i;
 		rt[i].host_len = (uint32_t)strlen(rc->host);
 		rt[i].path_len = (uint32_t)strlen(rc->path);
-		rt[i].rr_cur = calloc(rc->nsources, sizeof(*rt[i].rr_cur));
 		rt[i].pools = calloc(rc->nsources, sizeof(*rt[i].pools));
-		if (rt[i].rr_cur == NULL || rt[i].pools == NULL)
+		if (rt[i].pools == NULL)
 			goto fail;
 		for (j = 0; j < rc->nsources; j++)
 			upool_init(&rt[i].pools[j], &c->sources[rc->sources[j]], rc->sources[j],
@@ -191,7 +191,6 @@ route_free(struct route_rt *routes, uint32_t n)
 		free(r->req_add);
 		free(r->resp_add);
 		free(r->via.iov_base);
-		free(r->rr_cur);
 		free(r->pools);
 	}
 	if (n > 0)
@@ -578,5 +577,34 @@ route_hdr_listed(const struct rules_conf *r, struct http1_str name)
 	for (i = 0; i < r->nadd; i++)
 		if (http1_str_eq(name, r->add[i].name))
 			return 1;
+	return 0;
+}
+
+int
+route_peer_trusted(const struct route_conf *rc, const struct sockaddr *sa)
+{
+	const uint8_t *a;
+	uint32_t i;
+
+	if (sa->sa_family == AF_INET)
+		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	else
+		return 0;
+	for (i = 0; i < rc->ntrusted; i++) {
+		const struct cidr_conf *t = &rc->trusted[i];
+		uint8_t bits = t->prefix, k;
+
+		if (t->family != sa->sa_family)
+			continue;
+		for (k = 0; bits >= 8; k++, bits -= 8)
+			if (a[k] != t->addr[k])
+				break;
+		if (bits >= 8)
+			continue;
+		if (bits == 0 || ((a[k] ^ t->addr[k]) & (uint8_t)(0xff << (8 - bits))) == 0)
+			return 1;
+	}
 	return 0;
 }

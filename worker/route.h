@@ -6,6 +6,7 @@
 #define SLUICE_ROUTE_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "common/conf.h"
@@ -18,7 +19,6 @@ struct upool;
 struct route_rt {
 	const struct route_conf	*conf;
 	struct upool		*pools;		/* one per route source, parallel to conf->sources */
-	int32_t			*rr_cur;	/* smooth weighted round-robin state */
 	struct iovec		*req_add;	/* "Name: value\r\n" lines, owned */
 	struct iovec		*resp_add;
 	struct iovec		 via;		/* "Via: 1.1 <via_name>\r\n", owned; empty if via off */
@@ -74,5 +74,8 @@ int	route_host_match(const char *pattern, struct http1_str host);
 
 /* Is name (case-insensitively) one of the route's hidden or added headers? */
 int	route_hdr_listed(const struct rules_conf *r, struct http1_str name);
+
+/* Is the peer address sa in the route's trusted_proxies? Returns 1 or 0. */
+int	route_peer_trusted(const struct route_conf *rc, const struct sockaddr *sa);
 
 #endif

@@ -39,6 +39,7 @@ uconn_connect(struct worker *w, struct upool *p)
 		return NULL;
 	}
 	*u = (struct uconn){ .magic = UCONN_MAGIC, .fd = fd, .pool = p, .w = w };
+	xport_tcp_init(&u->xp, fd);
 	p->opened++;
 	return u;
 }
@@ -62,13 +63,19 @@ uconn_connect_result(struct uconn *u)
 }
 
 void
+uconn_shutdown_wr(struct uconn *u)
+{
+	xport_shutdown_wr(&u->xp);
+}
+
+void
 uconn_close(struct uconn *u)
 {
 	if (u == NULL)
 		return;
 	ev_io_stop(u->w->loop, &u->io);
 	ev_timer_stop(u->w->loop, &u->idle);
-	close(u->fd);
+	xport_close(&u->xp);
 	u->magic = 0;
 	freelist_put(&u->w->fl_uconn, u);
 }

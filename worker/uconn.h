@@ -9,6 +9,8 @@
 
 #include <ev.h>
 
+#include "worker/xport.h"
+
 struct upool;
 struct worker;
 
@@ -16,7 +18,8 @@ struct worker;
 
 struct uconn {
 	uint32_t	 magic;
-	int		 fd;
+	int		 fd;		/* == xp.fd */
+	struct xport	 xp;		/* the source transport */
 	ev_io		 io;		/* events follow what the exchange needs */
 	ev_timer	 idle;		/* backend_idle while pooled */
 	struct upool	*pool;		/* the pool it returns to (borrowed) */
@@ -43,6 +46,9 @@ int		 uconn_local_error(int err);
 
 /* 0 if the connect succeeded, else an errno value. */
 int		 uconn_connect_result(struct uconn *u);
+
+/* Half-closes the connection to the source (the tunnel's client sent FIN). */
+void		 uconn_shutdown_wr(struct uconn *u);
 
 /* Stops watchers, closes the socket, frees; accepts NULL. */
 void		 uconn_close(struct uconn *u);

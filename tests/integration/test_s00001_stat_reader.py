@@ -25,9 +25,10 @@ def need_stat():
     assert os.access(STAT, os.X_OK), "no sluice-stat binary at %s (run make?)" % STAT
 
 
-# Golden layout 1.0 (shm/layout.h; tests/unit/shm/test_layout.c).
+# Golden layout 2.0 (shm/layout.h; tests/unit/shm/test_layout.c).
 MAGIC = 0x3130454349554C53
-HDR, WORKER, WSRC, SOURCE, ROUTE = 256, 192, 1088, 384, 1792
+VER_MAJOR = 2
+HDR, WORKER, WSRC, SOURCE, ROUTE = 256, 384, 1216, 384, 768
 HIST_BUCKETS = 114
 MW, MS, MR = 3, 4, 1
 
@@ -58,20 +59,21 @@ class Segment:
     def put(self, off, fmt, *v):
         struct.pack_into("<" + fmt, self.buf, off, *v)
 
-    def header(self, ver_major=1, nworkers=2, nsources=3):
+    def header(self, ver_major=VER_MAJOR, nworkers=2, nsources=3):
         self.put(0, "QHHIQQiIQQ", MAGIC, ver_major, 0, HDR, self.size, 2, os.getpid(), 1,
                  int(time.time()), int(time.monotonic() * 1000))
         self.put(56, "IIIIII", nworkers, MW, nsources, MS, 1, MR)
         self.put(80, "QQQQ", self.off_workers, self.off_wsrc, self.off_sources, self.off_routes)
         self.put(112, "IIIIII", WORKER, WSRC, SOURCE, ROUTE, HIST_BUCKETS, 4)
-        # minor 1: master_start, the master's /proc/PID/stat starttime (field 22)
+        # master_start (since 1.1): the master's /proc/PID/stat starttime (field 22)
         with open("/proc/self/stat") as f:
             st = f.read()
         self.put(144, "Q", int(st[st.rfind(")") + 2:].split()[19]))
 
     def worker(self, w, pid, state, requests, resp):
         o = self.off_workers + w * WORKER
-        self.put(o, "iI", pid, state)
+        # a live worker beats (CLOCK_MONOTONIC ms), else the reader calls it stalled
+        self.put(o, "iIQ", pid, state, int(time.monotonic() * 1000) if pid else 0)
         self.put(o + 40, "Q", requests)
         self.put(o + 64, "5Q", *resp)
 
@@ -244,13 +246,17 @@ def test_missing_segment():
         % os.getpid()
 
 
-def test_other_layout_version(seg):
-    seg.header(ver_major=2)
+@pytest.mark.parametrize("major", [VER_MAJOR - 1, VER_MAJOR + 1])
+def test_other_layout_version(seg, major):
+    """An older (1.x: no ends[] counters, 1792-byte routes) or a newer
+    segment is refused in one line that names both versions."""
+    seg.header(ver_major=major)
     seg.write()
-    rc, out, err = stat("-n", seg.name, "--json")
-    assert rc == 1 and out == ""
-    assert "has layout version 2.0; this program reads 1.x" in err, err
-    assert err.count("\n") == 1
+    for fmt in ("--json", "--prometheus", None):
+        rc, out, err = stat("-n", seg.name, *([fmt] if fmt else []))
+        assert rc == 1 and out == ""
+        assert err == "sluice-stat: shm %s has layout version %d.0; this program reads %d.x\n" \
+            % (seg.name, major, VER_MAJOR), err
 
 
 def test_name_from_config(seg, tmp_path):

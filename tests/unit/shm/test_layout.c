@@ -68,23 +68,22 @@ TestSuite(layout, .init = setup, .fini = teardown);
 Test(layout, golden_sizes)
 {
 	cr_expect_eq(sizeof(struct shm_hdr), 256);
-	cr_expect_eq(sizeof(struct shm_worker), 192);
-	cr_expect_eq(sizeof(struct shm_wsrc), 1088);
+	cr_expect_eq(sizeof(struct shm_worker), 384);
+	cr_expect_eq(sizeof(struct shm_wsrc), 1216);
 	cr_expect_eq(sizeof(struct shm_source), 384);
-	cr_expect_eq(sizeof(struct shm_route), 1792);
+	cr_expect_eq(sizeof(struct shm_route), 768);
 	cr_expect_eq(alignof(struct shm_hdr), 64);
 	cr_expect_eq(alignof(struct shm_worker), 64);
 	cr_expect_eq(alignof(struct shm_wsrc), 64);
 	cr_expect_eq(alignof(struct shm_source), 64);
 	cr_expect_eq(alignof(struct shm_route), 64);
 	cr_expect_eq(SHM_MAGIC, UINT64_C(0x3130454349554c53));
-	cr_expect_eq(SHM_VER_MAJOR, 1);
-	cr_expect_eq(SHM_VER_MINOR, 1);
+	cr_expect_eq(SHM_VER_MAJOR, 2);
+	cr_expect_eq(SHM_VER_MINOR, 0);
 	cr_expect_eq(SHM_HIST_BUCKETS, 114);
 	cr_expect_eq(SHM_NAME_LEN, 64);
 	cr_expect_eq(SHM_ROUTE_SOURCES, 64);
-	cr_expect_eq(SHM_SCHED_LEN, 1024);
-	cr_expect_eq(shm_size(4, 8, 2), 256 + 4 * 192 + 4 * 8 * 1088 + 8 * 384 + 2 * 1792);
+	cr_expect_eq(shm_size(4, 8, 2), 256 + 4 * 384 + 4 * 8 * 1216 + 8 * 384 + 2 * 768);
 }
 
 Test(layout, golden_hdr_offsets)
@@ -141,8 +140,15 @@ Test(layout, golden_worker_offsets)
 	cr_expect_eq(offsetof(struct shm_worker, regex_aborts), 144);
 	cr_expect_eq(offsetof(struct shm_worker, local_errors), 152);
 	cr_expect_eq(offsetof(struct shm_worker, loops), 160);
-	cr_expect_eq(offsetof(struct shm_worker, reserved), 168);
-	cr_expect_eq(sizeof(struct shm_worker), 192);
+	cr_expect_eq(offsetof(struct shm_worker, ends), 168);
+	cr_expect_eq(offsetof(struct shm_worker, base_conns_total), 296);
+	cr_expect_eq(offsetof(struct shm_worker, base_requests), 304);
+	cr_expect_eq(offsetof(struct shm_worker, base_bytes_in), 312);
+	cr_expect_eq(offsetof(struct shm_worker, base_bytes_out), 320);
+	cr_expect_eq(offsetof(struct shm_worker, base_resp), 328);
+	cr_expect_eq(offsetof(struct shm_worker, base_errors), 368);
+	cr_expect_eq(offsetof(struct shm_worker, reserved), 376);
+	cr_expect_eq(sizeof(struct shm_worker), 384);
 }
 
 Test(layout, golden_wsrc_offsets)
@@ -157,6 +163,8 @@ Test(layout, golden_wsrc_offsets)
 	cr_expect_eq(offsetof(struct shm_wsrc, lat_sum_us), 88);
 	cr_expect_eq(offsetof(struct shm_wsrc, reserved), 96);
 	cr_expect_eq(offsetof(struct shm_wsrc, hist), 128);
+	cr_expect_eq(offsetof(struct shm_wsrc, ends), 1040);
+	cr_expect_eq(offsetof(struct shm_wsrc, reserved1), 1168);
 }
 
 Test(layout, golden_source_offsets)
@@ -193,10 +201,11 @@ Test(layout, golden_route_offsets)
 	cr_expect_eq(offsetof(struct shm_route, flags), 384);
 	cr_expect_eq(offsetof(struct shm_route, balancer), 388);
 	cr_expect_eq(offsetof(struct shm_route, nsources), 392);
-	cr_expect_eq(offsetof(struct shm_route, sched_len), 396);
+	cr_expect_eq(offsetof(struct shm_route, reserved0), 396);
 	cr_expect_eq(offsetof(struct shm_route, src), 400);
 	cr_expect_eq(offsetof(struct shm_route, rr_ticket), 704);
-	cr_expect_eq(offsetof(struct shm_route, sched), 768);
+	cr_expect_eq(offsetof(struct shm_route, reserved1), 712);
+	cr_expect_eq(sizeof(struct shm_route), 768);
 }
 
 Test(layout, hist_buckets)
@@ -230,7 +239,7 @@ Test(layout, create_attach_round_trip)
 	cr_expect_eq(rw.hdr->master_start, shm_proc_start(getpid()));
 	cr_expect_eq(atomic_load(&rw.hdr->magic), SHM_MAGIC);
 	cr_expect_eq(rw.hdr->off_workers, 256);
-	cr_expect_eq(rw.hdr->off_wsrc, 256 + 4 * 192);
+	cr_expect_eq(rw.hdr->off_wsrc, 256 + 4 * 384);
 	cr_expect_eq((uintptr_t)shm_worker(&rw, 1) % 64, 0);
 	cr_expect_eq((uintptr_t)shm_wsrc(&rw, 3, 7) % 64, 0);
 	cr_expect_eq((uintptr_t)shm_route(&rw, 1) % 64, 0);
@@ -283,7 +292,7 @@ Test(layout, attach_refuses_other_version)
 	rw.hdr->ver_minor = 3;
 	cr_expect_eq(shm_attach_ro(name, &ro, err, sizeof(err)), -1);
 	cr_expect_eq(errno, EPROTO);
-	snprintf(want, sizeof(want), "shm %s has layout version 7.3; this program reads 1.x", name);
+	snprintf(want, sizeof(want), "shm %s has layout version 7.3; this program reads 2.x", name);
 	cr_expect_str_eq(err, want);
 
 	/* a newer minor version is fine */
@@ -489,30 +498,29 @@ Test(layout, source_bind_keyed_by_name)
 Test(layout, route_set)
 {
 	struct shm_seg seg;
-	const uint32_t src[2] = { 1, 0 }, sched[3] = { 0, 1, 0 }, bad[1] = { 2 };
+	const uint32_t src[2] = { 1, 0 }, bad[1] = { 2 };
 	struct shm_route *rt;
 	uint64_t t;
 
 	create_ok(&seg, 1, 2, 2);
-	cr_expect_eq(shm_route_set(&seg, 1, "*", "/api", 0, SHM_LB_ROUND_ROBIN, src, 2, sched, 3),
-	    0);
+	cr_expect_eq(shm_route_set(&seg, 1, "*", "/api", 0, SHM_LB_ROUND_ROBIN, src, 2), 0);
 	rt = shm_route(&seg, 1);
 	cr_expect_eq(atomic_load(&seg.hdr->nroutes), 2);
 	cr_expect_str_eq(rt->path, "/api");
 	cr_expect_eq(atomic_load(&rt->src[0]), 1);
-	cr_expect_eq(atomic_load(&rt->sched_len), 3);
+	cr_expect_eq(atomic_load(&rt->src[1]), 0);
+	cr_expect_eq(atomic_load(&rt->nsources), 2);
 	t = shm_route_ticket(rt);
 	cr_expect_eq(t, 0);
-	cr_expect_eq(shm_route_sched_at(rt, 4), 1);
-	cr_expect_eq(shm_route_sched_at(shm_route(&seg, 0), 0), -1, "no schedule yet");
+	cr_expect_eq(shm_route_ticket(rt), 1);
 
-	cr_expect_eq(shm_route_set(&seg, 2, "*", "/", 0, 0, src, 2, sched, 3), -1);
-	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, 0, src, 2, bad, 1), -1, "entry >= n");
-	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, 0, bad, 1, NULL, 0), -1, "no slot 2");
-	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, SHM_LB__COUNT, src, 2, NULL, 0), -1);
+	cr_expect_eq(shm_route_set(&seg, 2, "*", "/", 0, 0, src, 2), -1, "no route slot 2");
+	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, 0, bad, 1), -1, "no source slot 2");
+	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, 0, src, 0), -1, "no source");
+	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, SHM_LB__COUNT, src, 2), -1);
 	shm_route_clear_all(&seg);
 	cr_expect_eq(atomic_load(&seg.hdr->nroutes), 0);
-	cr_expect_eq(atomic_load(&rt->rr_ticket), 1, "the ticket is kept");
+	cr_expect_eq(atomic_load(&rt->rr_ticket), 2, "the ticket is kept");
 	shm_detach(&seg);
 }
 

@@ -1,7 +1,8 @@
 /*
  * stats: the reader's sums over worker slots, per-source percentiles from
  * the summed histogram, rates from two snapshots, health as a reader sees it,
- * and a snapshot taken while the master is stuck mid-edit.
+ * a snapshot taken while the master is stuck mid-edit, worker rows that count
+ * from the takeover of their slot, and stalled workers.
  */
 #include <sys/mman.h>
 
@@ -28,6 +29,7 @@ static void	setup(void);
 static void	teardown(void);
 static void	snap_init(struct stats_snap *s, int i);
 static void	fill(void);
+static void	takeover(uint32_t w, int32_t pid);
 static const struct stats_source *src_row(const struct stats_snap *s, const char *n);
 
 static void
@@ -107,6 +109,27 @@ fill(void)
 		shm_add(&shm_wsrc(&seg, w, 1)->bytes_in, 7);
 		shm_active_inc(&seg, w, 1);
 	}
+}
+
+/*
+ * What the master does when a new process takes slot w (master/spawn.c):
+ * reap the old one, store the counters as base_*, then the process claims it.
+ */
+static void
+takeover(uint32_t w, int32_t pid)
+{
+	struct shm_worker *ws = shm_worker(&seg, w);
+	int k;
+
+	shm_worker_reap(&seg, w);
+	atomic_store(&ws->base_conns_total, atomic_load(&ws->conns_total));
+	atomic_store(&ws->base_requests, atomic_load(&ws->requests));
+	atomic_store(&ws->base_bytes_in, atomic_load(&ws->bytes_in));
+	atomic_store(&ws->base_bytes_out, atomic_load(&ws->bytes_out));
+	atomic_store(&ws->base_errors, atomic_load(&ws->errors));
+	for (k = 0; k < 5; k++)
+		atomic_store(&ws->base_resp[k], atomic_load(&ws->resp[k]));
+	shm_worker_claim(&seg, w, pid, 2);
 }
 
 TestSuite(stats, .init = setup, .fini = teardown);
@@ -236,14 +259,14 @@ Test(stats, health_as_seen_by_reader)
 	fill();
 	shm_health_write(shm_source(&seg, 0), &h);
 	shm_source_mark_down(shm_source(&seg, 1), (uint32_t)now_s, (uint32_t)now_s + 60,
-	    SHM_R_FAILS);
+	    SHM_R_TIMEOUT);
 	snap_init(&s, 0);
 	stats_take(&ro, &s);
 	cr_expect_eq(src_row(&s, "app1")->up, 0);
 	cr_expect_eq(src_row(&s, "app1")->reason, SHM_R_CONNECT);
 	cr_expect_eq(src_row(&s, "app1")->health.fails, 3);
 	cr_expect_eq(src_row(&s, "app2")->up, 0);
-	cr_expect_str_eq(stats_reason_name(src_row(&s, "app2")->reason), "max_fails");
+	cr_expect_str_eq(stats_reason_name(src_row(&s, "app2")->reason), "timeout");
 
 	h.state = SHM_H_UP;
 	shm_health_write(shm_source(&seg, 0), &h);
@@ -294,4 +317,93 @@ Test(stats, capacity_smaller_than_table)
 	cr_expect_eq(s.ns, 1);
 	cr_expect_eq(s.tot.requests, 60, "totals count every slot");
 	cr_expect_eq(s.tot.active, 3);
+}
+
+Test(stats, worker_rows_count_from_takeover_totals_do_not)
+{
+	struct stats_snap s;
+	struct shm_worker *ws = shm_worker(&seg, 1);
+
+	fill();
+	takeover(1, 2001);	/* a reload's (or a respawn's) new process in slot 1 */
+	snap_init(&s, 0);
+	stats_take(&ro, &s);
+	cr_expect_eq(s.workers[1].pid, 2001);
+	cr_expect_eq(s.workers[1].requests, 0, "not the previous occupant's 20");
+	cr_expect_eq(s.workers[1].conns_total, 0);
+	cr_expect_eq(s.workers[1].bytes_out, 0);
+	cr_expect_eq(s.workers[1].resp[1], 0);
+	cr_expect_eq(s.workers[0].requests, 10, "other slots untouched");
+	cr_expect_eq(s.tot.requests, 60, "totals keep the old process's counts");
+
+	shm_add(&ws->requests, 5);
+	shm_add(&ws->resp[1], 4);
+	shm_add(&ws->resp[4], 1);
+	shm_add(&ws->bytes_out, 50);
+	shm_add(&ws->conns_total, 1);
+	stats_take(&ro, &s);
+	cr_expect_eq(s.workers[1].requests, 5);
+	cr_expect_eq(s.workers[1].resp[1], 4);
+	cr_expect_eq(s.workers[1].resp[4], 1);
+	cr_expect_eq(s.workers[1].bytes_out, 50);
+	cr_expect_eq(s.workers[1].conns_total, 1);
+	cr_expect_eq(s.tot.requests, 65);
+	cr_expect_eq(s.tot.resp[4], 4);
+	cr_expect_eq(s.tot.bytes_out, 3050);
+	cr_expect_eq(s.workers[1].spawns, 2);
+
+	/* a base read newer than its counter (mid-takeover) shows 0, never wraps */
+	atomic_store(&ws->base_requests, 1000);
+	stats_take(&ro, &s);
+	cr_expect_eq(s.workers[1].requests, 0);
+	cr_expect_eq(s.tot.requests, 65);
+}
+
+Test(stats, rate_of_a_new_process_in_a_slot_is_zero)
+{
+	struct stats_snap a, b;
+
+	fill();
+	snap_init(&a, 0);
+	snap_init(&b, 1);
+	stats_take(&ro, &a);
+	takeover(2, 3002);
+	shm_add(&shm_worker(&seg, 2)->requests, 7);
+	stats_take(&ro, &b);
+	a.taken_ms = b.taken_ms - 1000;
+	stats_rates(&a, &b);
+	cr_expect_float_eq(b.workers[2].req_s, 0.0, 1e-9);
+	cr_expect_float_eq(b.tot.req_s, 7.0, 1e-9);
+}
+
+Test(stats, worker_without_heartbeat_is_stalled)
+{
+	struct stats_snap s;
+	struct shm_worker *ws = shm_worker(&seg, 1);
+	uint64_t now = shm_now_ms();
+
+	fill();
+	snap_init(&s, 0);
+	atomic_store(&ws->heartbeat_ms, now - STATS_STALL_MS + 500);
+	stats_take(&ro, &s);
+	cr_expect_eq(s.workers[1].stalled, 0, "1.5 s is not yet stalled");
+	cr_expect_str_eq(stats_worker_state(&s.workers[1]), "running");
+
+	atomic_store(&ws->heartbeat_ms, now - STATS_STALL_MS - 500);
+	stats_take(&ro, &s);
+	cr_expect_eq(s.workers[1].stalled, 1);
+	cr_expect_str_eq(stats_worker_state(&s.workers[1]), "stalled");
+	cr_expect_eq(s.workers[0].stalled, 0);
+	cr_expect_eq(s.tot.workers_stalled, 1);
+	cr_expect_eq(s.tot.workers_running, 3, "a stalled process still holds its slot");
+
+	atomic_store(&ws->heartbeat_ms, shm_now_ms());
+	stats_take(&ro, &s);
+	cr_expect_eq(s.workers[1].stalled, 0, "beating again");
+
+	atomic_store(&ws->heartbeat_ms, now - 10 * STATS_STALL_MS);
+	shm_worker_reap(&seg, 1);
+	stats_take(&ro, &s);
+	cr_expect_eq(s.workers[1].stalled, 0, "a free slot has no heartbeat to miss");
+	cr_expect_str_eq(stats_worker_state(&s.workers[1]), "free");
 }

@@ -1,0 +1,284 @@
+/*
+ * Dispatch: what happens between a parsed request head and a source. The
+ * path is normalized for routing, the route picked, its rules applied
+ * (loop check, Upgrade policy, URL rewrite), a source balanced and a pooled
+ * connection taken or a connect started; and when a source fails before its
+ * response head, the replay / retry / answer policy.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/conf.h"
+#include "common/http1.h"
+#include "common/log.h"
+#include "common/rewrite.h"
+#include "common/urlpath.h"
+#include "shm/shm.h"
+#include "worker/cconn.h"
+#include "worker/exch.h"
+#include "worker/lb.h"
+#include "worker/route.h"
+#include "worker/uconn.h"
+#include "worker/upool.h"
+#include "worker/worker.h"
+
+static enum step route_request(struct cconn *c);
+static int	rewrite_target(struct cconn *c);
+static enum step local_shortage(struct cconn *c, struct upool *p, int err);
+static enum step start_backend(struct cconn *c);
+static int	idempotent(int meth);
+
+enum step
+dispatch_start(struct cconn *c)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	struct http1_req *q = &x->req;
+
+	x->started = 1;
+	x->t_start = ev_now(w->loop);
+	if (w->alog.fd != -1)
+		xend_copy_request(c, 0);
+	x->meth = q->meth;
+	x->minor = q->minor;
+	x->cli_close = (q->flags & HTTP1_F_CONN_CLOSE) ||
+	    (q->minor == 0 && !(q->flags & HTTP1_F_CONN_KEEPALIVE)) || w->draining;
+	if (q->flags & HTTP1_F_CHUNKED)
+		x->rq_mode = BODY_CHUNKED;
+	else if ((q->flags & HTTP1_F_CLEN) && q->content_length > 0) {
+		x->rq_mode = BODY_CLEN;
+		x->rq_left = q->content_length;
+	}
+	if (q->flags & HTTP1_F_EMPTY_PATH) {
+		/* "http://h?q": the origin-form is "/?q" (RFC 9112 §3.2.1). */
+		x->npath[0] = '/';
+		memcpy(x->npath + 1, q->path.p, q->path.len);
+		q->path.p = x->npath;
+		q->path.len++;
+	}
+	cconn_goto(c, CC_EXCH);
+	return route_request(c);
+}
+
+/* Normalized path -> route -> the route's request policy. */
+static enum step
+route_request(struct cconn *c)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	struct http1_req *q = &x->req;
+	const struct route_conf *rc;
+	struct route_rt *gave_up;
+	int n;
+
+	/* Routes see the normalized path; the backend gets the path as received. */
+	n = urlpath_normalize(q->path.p, q->path.len, x->rpath, x->tcap);
+	if (n < 0) {
+		log_info("conn=%llu: bad request target from %s: %s", (unsigned long long)c->id,
+		    c->peer, urlpath_error_text(n));
+		return errpage_reply(c, 400, 1, SHM_END_CLI_BAD);
+	}
+	x->route = route_match(w->routes, w->conf->nroutes, q->host,
+	    (struct http1_str){ x->rpath, (uint32_t)n }, &gave_up);
+	if (gave_up != NULL) {
+		/* Fail closed: the path might belong to this route and its rules. */
+		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->regex_aborts, 1);
+		log_error("conn=%llu: route at %s:%d: path_regex gave up on \"%.*s\" "
+		    "(retry limit), answering 500", (unsigned long long)c->id, w->conf->file,
+		    gave_up->conf->line, n > 200 ? 200 : n, x->rpath);
+		return errpage_reply(c, 500, x->rq_mode != BODY_NONE, SHM_END_INTERNAL);
+	}
+	if (x->route == NULL)
+		return errpage_reply(c, 404, x->rq_mode != BODY_NONE, SHM_END_NO_ROUTE);
+	rc = x->route->conf;
+	if (rc->via && heads_via_loop(q, rc->via_name)) {
+		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->loops, 1);
+		log_warnx("conn=%llu: forwarding loop: the request from %s already passed \"%s\" "
+		    "(Via), answering 508", (unsigned long long)c->id, c->peer, rc->via_name);
+		return errpage_reply(c, 508, x->rq_mode != BODY_NONE, SHM_END_LOOP);
+	}
+	/* Upgrade: only to a protocol the route allows, for a request without a body. */
+	x->upgrade = (q->flags & HTTP1_F_CONN_UPGRADE) && (q->flags & HTTP1_F_UPGRADE_HDR) &&
+	    x->rq_mode == BODY_NONE && q->minor == 1 && heads_upgrade_allowed(x, rc);
+	if (rc->request.nrewrite > 0 && rewrite_target(c) == -1)
+		return errpage_reply(c, 500, x->rq_mode != BODY_NONE, SHM_END_INTERNAL);
+	return dispatch_pick(c);
+}
+
+/*
+ * Request rewrite rules: the first regex that matches the target (path and
+ * query) replaces it. The result goes to the exchange's target buffer; no
+ * allocation. Returns 0 (rewritten or not), or -1 when the result is not a
+ * usable origin-form target or the regex gave up.
+ */
+static int
+rewrite_target(struct cconn *c)
+{
+	struct exch *x = c->x;
+	const struct rules_conf *r = &x->route->conf->request;
+	uint32_t i;
+	int n;
+
+	for (i = 0; i < r->nrewrite; i++) {
+		n = rewrite_apply(r->rewrite[i].rw, c->w->rwctx, x->req.path.p, x->req.path.len,
+		    x->target, x->tcap);
+		if (n == REWRITE_NOMATCH)
+			continue;
+		if (n == REWRITE_ERROR)
+			shm_add(&shm_worker(c->w->ho->shm, c->w->ho->shm_slot)->regex_aborts, 1);
+		if (n < 0 || !rewrite_valid_target(x->target, (size_t)n)) {
+			log_error("conn=%llu: rewrite rule at %s:%d turned \"%.*s\" into %s "
+			    "(route at line %d), answering 500", (unsigned long long)c->id,
+			    c->w->conf->file, r->rewrite[i].line,
+			    (int)(x->req.path.len > 200 ? 200 : x->req.path.len), x->req.path.p,
+			    n == REWRITE_TOOLONG ? "a target too long" :
+			    n < 0 ? "an error (regex gave up)" : "an invalid target",
+			    x->route->conf->line);
+			return -1;
+		}
+		x->target_len = (uint32_t)n;
+		log_debug("conn=%llu: rewrote target to %.*s", (unsigned long long)c->id, n, x->target);
+		return 0;
+	}
+	return 0;
+}
+
+enum step
+dispatch_pick(struct cconn *c)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	const struct route_conf *rc = x->route->conf;
+	ev_tstamp now = ev_now(w->loop);
+	struct upool *p;
+	struct uconn *u;
+	int probe;
+
+	for (;;) {
+		if (x->attempts > rc->retries)
+			return errpage_reply(c, 502, x->rq_mode != BODY_NONE, SHM_END_SRV_CONNECT);
+		x->ri = lb_pick(w, x->route, &c->peer_sa.sa, x->tried, &probe);
+		if (x->ri < 0)
+			return errpage_reply(c, 502, x->rq_mode != BODY_NONE, SHM_END_SRV_CONNECT);
+		x->probe = probe != 0;
+		x->tried |= UINT64_C(1) << x->ri;
+		x->attempts++;
+		p = &x->route->pools[x->ri];
+		x->src_name = p->src->name;
+		x->src_idx = (int)p->src_idx;
+		if (x->t_up_start == 0)
+			x->t_up_start = now;
+		u = upool_get(p, now);
+		x->reused = u != NULL;
+		x->ups = u != NULL ? UP_SEND : UP_CONNECT;
+		if (u == NULL) {
+			u = uconn_connect(w, p);
+			if (u == NULL && uconn_local_error(errno))
+				return local_shortage(c, p, errno);
+			if (u == NULL) {
+				log_warn("conn=%llu: source %s (%s): connect", (unsigned long long)c->id,
+				    p->src->name, p->src->addr.text);
+				lb_failed(w, p->src_idx, SHM_R_CONNECT);
+				if (x->attempts <= rc->retries)
+					shm_add(&shm_wsrc(w->ho->shm, w->ho->shm_slot,
+					    w->ho->src_slot[p->src_idx])->retries, 1);
+				continue;
+			}
+		}
+		break;
+	}
+	x->up = u;
+	shm_add(&shm_wsrc(w->ho->shm, w->ho->shm_slot, w->ho->src_slot[p->src_idx])->requests, 1);
+	return start_backend(c);
+}
+
+/* x->up is set (pooled or connecting): count it active, build the head, go. */
+static enum step
+start_backend(struct cconn *c)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	uint32_t src = (uint32_t)x->src_idx;
+
+	cconn_own_backend(c, x->up);
+	x->act_src = (int)src;
+	shm_active_inc(w->ho->shm, w->ho->shm_slot, w->ho->src_slot[src]);
+	/* A fresh socket is writable once connected; a pooled one is writable now. */
+	c->ready = (c->ready & ~(RDY_UR | RDY_UW)) | (x->ups == UP_CONNECT ? 0 : RDY_UW);
+	cconn_timer(c, x->ups == UP_CONNECT ? TP_CONNECT : TP_BACKEND);
+	if (backend_build_request(c) == -1) {
+		log_info("conn=%llu: malformed chunked request body from %s",
+		    (unsigned long long)c->id, c->peer);
+		return errpage_reply(c, 400, 1, SHM_END_CLI_BAD);
+	}
+	return STEP_NEXT;
+}
+
+/*
+ * This machine ran short (descriptors, memory, ports) while connecting to a
+ * source: not the source's fault, so nothing is counted against it (a
+ * passive mark would take a healthy source away from every worker). 503.
+ */
+static enum step
+local_shortage(struct cconn *c, struct upool *p, int err)
+{
+	shm_add(&shm_worker(c->w->ho->shm, c->w->ho->shm_slot)->local_errors, 1);
+	log_warnx("conn=%llu: cannot connect to source %s: %s (local shortage, not the "
+	    "source's fault), answering 503", (unsigned long long)c->id, p->src->name,
+	    strerror(err));
+	return errpage_reply(c, 503, c->x->rq_mode != BODY_NONE, SHM_END_LOCAL);
+}
+
+/*
+ * The source failed before a response head reached us. Replay on a fresh
+ * connection if a pooled one was closed under us, retry another source if
+ * that is safe, else answer 502 (504 for a timeout).
+ */
+enum step
+dispatch_failed(struct cconn *c, int err, enum shm_end cause, const char *what)
+{
+	struct worker *w = c->w;
+	struct exch *x = c->x;
+	struct upool *p = &x->route->pools[x->ri];
+	struct shm_wsrc *ws = shm_wsrc(w->ho->shm, w->ho->shm_slot, w->ho->src_slot[p->src_idx]);
+	int was_reused = x->reused, replay, connecting = x->ups == UP_CONNECT;
+
+	replay = x->views_ok && x->rb.data == 0 && !x->sent_client;
+	backend_release(c, 0);
+	c->ready &= ~(RDY_UR | RDY_UW);
+	if (was_reused && replay) {
+		/* The classic keep-alive race: the source closed an idle connection. */
+		log_debug("conn=%llu: pooled connection to %s was closed, replaying",
+		    (unsigned long long)c->id, p->src->name);
+		x->up = uconn_connect(w, p);
+		if (x->up != NULL) {
+			shm_add(&ws->retries, 1);
+			x->reused = 0;
+			x->ups = UP_CONNECT;
+			return start_backend(c);
+		}
+		if (uconn_local_error(errno))
+			return local_shortage(c, p, errno);
+	}
+	errno = err;
+	log_warn("conn=%llu: source %s (%s): %s", (unsigned long long)c->id, p->src->name,
+	    p->src->addr.text, what);
+	lb_failed(w, p->src_idx, err == ETIMEDOUT ? SHM_R_TIMEOUT :
+	    connecting ? SHM_R_CONNECT : SHM_R_RESET);
+	if (replay && (connecting || idempotent(x->meth)) && x->attempts <= x->route->conf->retries) {
+		shm_add(&ws->retries, 1);
+		x->ups = UP_NONE;
+		return dispatch_pick(c);
+	}
+	if (cause == SHM_END_SRV_TIMEOUT && !connecting)
+		return errpage_reply(c, 504, x->rq_mode != BODY_NONE, cause);
+	return errpage_reply(c, 502, x->rq_mode != BODY_NONE, cause);
+}
+
+static int
+idempotent(int meth)
+{
+	return meth == HTTP1_M_GET || meth == HTTP1_M_HEAD || meth == HTTP1_M_PUT ||
+	    meth == HTTP1_M_DELETE || meth == HTTP1_M_OPTIONS || meth == HTTP1_M_TRACE;
+}

@@ -1,0 +1,111 @@
+/*
+ * Responses sluice makes itself (4xx, 5xx): a small HTML page, written
+ * through the client transport; the exchange then ends with its cause.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/http1.h"
+#include "common/io.h"
+#include "common/log.h"
+#include "worker/cconn.h"
+#include "worker/exch.h"
+#include "worker/worker.h"
+
+#define PAGE_FMT	"<html><head><title>%d %s</title></head><body><h1>%d %s</h1>" \
+			"<hr>sluice</body></html>\n"
+
+const char *
+errpage_status_text(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 408: return "Request Timeout";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	case 508: return "Loop Detected";
+	default: return "Error";
+	}
+}
+
+enum step
+errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
+{
+	struct exch *x = c->x;
+	const char *txt = errpage_status_text(status);
+	int n, body, head_only, in_exch = c->state == CC_EXCH || c->next_state == CC_EXCH;
+
+	EXCH_CHECK(x);
+	backend_release(c, 0);
+	x->cause = cause;
+	if (x->sent_client)
+		return cconn_fail(c, cause, "error after the response started");
+	if (!x->started) {
+		/* A head we could not parse: logged and counted all the same. */
+		x->started = 1;
+		x->t_start = ev_now(c->w->loop);
+		if (c->w->alog.fd != -1)
+			xend_copy_request(c, 1);
+	}
+	if (status >= 500)
+		log_warnx("conn=%llu: %d %s for %s", (unsigned long long)c->id, status, txt, c->peer);
+	/* Outside an exchange the head was not understood: nothing can follow it. */
+	head_only = in_exch && x->meth == HTTP1_M_HEAD;
+	close_after |= x->cli_close || !in_exch || !x->views_ok || c->w->draining;
+	x->cli_close = close_after != 0;
+	x->status = status;
+	x->ours = 1;
+	body = snprintf(NULL, 0, PAGE_FMT, status, txt, status, txt);
+	n = snprintf(x->scratch, sizeof(x->scratch),
+	    "HTTP/1.1 %d %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n%s\r\n",
+	    status, txt, body, x->cli_close ? "Connection: close\r\n" : "");
+	if (!head_only)
+		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, PAGE_FMT, status, txt,
+		    status, txt);
+	x->scur = x->siov;
+	x->siov[0].iov_base = x->scratch;
+	x->siov[0].iov_len = (size_t)n;
+	x->sleft = 1;
+	cconn_timer(c, TP_SEND);
+	return cconn_goto(c, CC_ERRRESP);
+}
+
+enum step
+errpage_step(struct cconn *c)
+{
+	struct exch *x = c->x;
+	ssize_t n;
+
+	EXCH_CHECK(x);
+	while (x->sleft > 0) {
+		if (!(c->ready & RDY_CW)) {
+			c->want |= RDY_CW;
+			return STEP_AGAIN;
+		}
+		n = cconn_writev(c, x->scur, x->sleft);
+		if (n == IO_AGAIN) {
+			c->want |= RDY_CW;
+			return STEP_AGAIN;
+		}
+		if (n < 0)
+			return cconn_fail(c, SHM_END_CLI_ERROR, "client write error");
+		io_iov_advance(&x->scur, &x->sleft, (size_t)n);
+	}
+	if (x->cli_close) {
+		/* Let the client read the answer before the close resets anything. */
+		xport_shutdown_wr(&c->xp);
+		return cconn_fail(c, x->cause, "error response sent");
+	}
+	/* Only requests without a body keep the connection: skip the head. */
+	iobuf_consume(&c->in, x->req.head_len);
+	xend_finish(c, 0);
+	c->head_t0 = ev_now(c->w->loop);
+	return cconn_goto(c, c->in.data > 0 ? CC_READ_HEAD : CC_IDLE);
+}
