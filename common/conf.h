@@ -155,4 +155,17 @@ struct conf {
 	uint32_t		 nroutes;	/* >= 1 */
 };
 
+/* One error: where it is and what was expected. */
+struct conf_err {
+	char	file[512];
+	int	line;		/* 0 if the error has no line (file unreadable) */
+	char	msg[256];	/* e.g. "workers: expected \"auto\" or an integer 1..256" */
+};
+
+struct conf_errs {
+	struct conf_err	err[32];
+	unsigned	n;		/* errors stored (at most 32) */
+	unsigned	total;		/* errors found, may exceed n */
+};
+
 #endif

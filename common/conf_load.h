@@ -10,19 +10,6 @@
 
 #include "conf.h"
 
-/* One error: where it is and what was expected. */
-struct conf_err {
-	char	file[512];
-	int	line;		/* 0 if the error has no line (file unreadable) */
-	char	msg[256];	/* e.g. "workers: expected \"auto\" or an integer 1..256" */
-};
-
-struct conf_errs {
-	struct conf_err	err[32];
-	unsigned	n;		/* errors stored (at most 32) */
-	unsigned	total;		/* errors found, may exceed n */
-};
-
 /*
  * Loads path. On success returns a heap conf (free with conf_free()) and
  * errs->n == 0. On any error returns NULL and fills errs with every error

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/conf_load.h"
+#include "common/conf.h"
 
 #define CONF_SHM_DEFAULT	"/sluice"
 #define CONF_SHM_EXPECT		"a POSIX shm name such as \"/sluice\" (one leading \"/\", " \

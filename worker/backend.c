@@ -21,7 +21,7 @@
 #include "worker/route.h"
 #include "worker/uconn.h"
 #include "worker/upool.h"
-#include "worker/worker.h"
+#include "worker/worker-t.h"
 
 static int	scan_req_body(struct exch *x, const char *p, uint32_t avail);
 static int	req_body_complete(const struct exch *x);

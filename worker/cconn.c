@@ -26,7 +26,7 @@
 #include "worker/lb.h"
 #include "worker/route.h"
 #include "worker/uconn.h"
-#include "worker/worker.h"
+#include "worker/worker-t.h"
 
 #define BUDGET		32	/* passes per wakeup before yielding to other connections */
 
@@ -448,7 +448,7 @@ cconn_close(struct cconn *c)
 	c->magic = 0;
 	freelist_put(&w->fl_cconn, c);
 	shm_gauge_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->conns_open, -1);
-	worker_conn_closed(w);
+	w->conn_closed(w);
 }
 
 static struct exch *

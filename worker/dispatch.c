@@ -21,7 +21,7 @@
 #include "worker/route.h"
 #include "worker/uconn.h"
 #include "worker/upool.h"
-#include "worker/worker.h"
+#include "worker/worker-t.h"
 
 static enum step route_request(struct cconn *c);
 static int	rewrite_target(struct cconn *c);
@@ -173,7 +173,9 @@ dispatch_pick(struct cconn *c)
 		x->reused = u != NULL;
 		x->ups = u != NULL ? UP_SEND : UP_CONNECT;
 		if (u == NULL) {
-			u = uconn_connect(w, p);
+			u = uconn_connect(w, p, &p->src->addr);
+			if (u != NULL)
+				p->opened++;
 			if (u == NULL && uconn_local_error(errno))
 				return local_shortage(c, p, errno);
 			if (u == NULL) {
@@ -251,8 +253,9 @@ dispatch_failed(struct cconn *c, int err, enum shm_end cause, const char *what)
 		/* The classic keep-alive race: the source closed an idle connection. */
 		log_debug("conn=%llu: pooled connection to %s was closed, replaying",
 		    (unsigned long long)c->id, p->src->name);
-		x->up = uconn_connect(w, p);
+		x->up = uconn_connect(w, p, &p->src->addr);
 		if (x->up != NULL) {
+			p->opened++;
 			shm_add(&ws->retries, 1);
 			x->reused = 0;
 			x->ups = UP_CONNECT;

@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "worker/cconn.h"
 #include "worker/exch.h"
-#include "worker/worker.h"
+#include "worker/worker-t.h"
 
 #define PAGE_FMT	"<html><head><title>%d %s</title></head><body><h1>%d %s</h1>" \
 			"<hr>sluice</body></html>\n"

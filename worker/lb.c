@@ -17,7 +17,7 @@
 #include "worker/lb_leastconn.h"
 #include "worker/lb_rr.h"
 #include "worker/route.h"
-#include "worker/worker.h"
+#include "worker/worker-t.h"
 
 #define RETRY_AFTER_MAX	300	/* seconds: cap on a backend's Retry-After */
 

@@ -4,7 +4,7 @@
 #ifndef SLUICE_LB_FAILOVER_H
 #define SLUICE_LB_FAILOVER_H
 
-#include "worker/lb.h"
+#include "worker/lb-t.h"
 
 extern const struct lb_ops lb_failover_ops;
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "worker/lb.h"
+#include "worker/lb-t.h"
 
 /* Ring points per unit of weight, as nginx's "hash ... consistent". */
 #define LB_IPHASH_VNODES	160

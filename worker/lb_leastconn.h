@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "worker/lb.h"
+#include "worker/lb-t.h"
 
 extern const struct lb_ops lb_leastconn_ops;
 

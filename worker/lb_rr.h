@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "worker/lb.h"
+#include "worker/lb-t.h"
 
 #define LB_RR_SCHED_MAX	1024	/* schedule entries per route, at most */
 

@@ -11,13 +11,11 @@
 #include <unistd.h>
 
 #include "common/conf.h"
-#include "worker/upool.h"
-#include "worker/worker.h"
+#include "worker/worker-t.h"
 
 struct uconn *
-uconn_connect(struct worker *w, struct upool *p)
+uconn_connect(struct worker *w, struct upool *p, const struct addr_conf *a)
 {
-	const struct addr_conf *a = &p->src->addr;
 	struct uconn *u;
 	int fd, one = 1, saved;
 
@@ -40,7 +38,6 @@ uconn_connect(struct worker *w, struct upool *p)
 	}
 	*u = (struct uconn){ .magic = UCONN_MAGIC, .fd = fd, .pool = p, .w = w };
 	xport_tcp_init(&u->xp, fd);
-	p->opened++;
 	return u;
 }
 

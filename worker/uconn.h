@@ -11,6 +11,7 @@
 
 #include "worker/xport.h"
 
+struct addr_conf;
 struct upool;
 struct worker;
 
@@ -32,11 +33,12 @@ struct uconn {
 };
 
 /*
- * Starts a non-blocking connect to the pool's source. Returns the new uconn
- * (connect in progress or done: the caller waits for EV_WRITE either way and
- * checks uconn_connect_result()), or NULL with errno set.
+ * Starts a non-blocking connect to address a, for pool p (which it returns
+ * to, borrowed). Returns the new uconn (connect in progress or done: the
+ * caller waits for EV_WRITE either way and checks uconn_connect_result()),
+ * or NULL with errno set.
  */
-struct uconn	*uconn_connect(struct worker *w, struct upool *p);
+struct uconn	*uconn_connect(struct worker *w, struct upool *p, const struct addr_conf *a);
 
 /*
  * Is err (from uconn_connect) a shortage of this machine (descriptors,

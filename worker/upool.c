@@ -9,7 +9,7 @@
 
 #include "common/conf.h"
 #include "worker/uconn.h"
-#include "worker/worker.h"
+#include "worker/worker-t.h"
 
 static void	unlink_idle(struct uconn *u);
 static void	idle_end(struct uconn *u);

@@ -20,6 +20,7 @@
 #include "common/rewrite.h"
 #include "shm/shm.h"
 #include "worker/cconn.h"
+#include "worker/freelist.h"
 #include "worker/lb.h"
 #include "worker/route.h"
 #include "worker/uconn.h"
@@ -32,6 +33,7 @@ static void	accept_cb(struct ev_loop *loop, ev_io *io, int revents);
 static void	accept_backoff(struct worker *w, uint32_t li, int err);
 static void	backoff_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static void	accepting(struct worker *w, int on);
+static void	conn_closed(struct worker *w);
 static void	sig_cb(struct ev_loop *loop, ev_signal *s, int revents);
 static void	grace_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static void	start_drain(struct worker *w);
@@ -64,33 +66,6 @@ beat_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 static struct worker	the_worker;
-
-void *
-freelist_get(struct freelist *fl)
-{
-	void *p = fl->head;
-
-	if (p != NULL) {
-		fl->head = *(void **)p;
-		fl->nfree--;
-		return p;
-	}
-	return malloc(fl->size);
-}
-
-void
-freelist_put(struct freelist *fl, void *p)
-{
-	if (p == NULL)
-		return;
-	if (fl->nfree >= fl->max_free) {
-		free(p);
-		return;
-	}
-	*(void **)p = fl->head;
-	fl->head = p;
-	fl->nfree++;
-}
 
 /*
  * Starts or stops the listener watchers. Stopping always works. Starting
@@ -173,7 +148,7 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	(void)revents;
 	for (n = 0; n < ACCEPT_BATCH; n++) {
 		if (w->nconns >= w->conf->limits.max_connections) {
-			/* Full: pause; worker_conn_closed() resumes. */
+			/* Full: pause; conn_closed() resumes. */
 			accepting(w, 0);
 			return;
 		}
@@ -202,8 +177,9 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 }
 
-void
-worker_conn_closed(struct worker *w)
+/* w->conn_closed: a client connection closed (accounting, drain completion). */
+static void
+conn_closed(struct worker *w)
 {
 	w->nconns--;
 	if (w->draining) {
@@ -306,6 +282,7 @@ worker_main(const struct handoff *ho)
 	w->fl_cconn = (struct freelist){ .size = sizeof(struct cconn), .max_free = 65536 };
 	w->fl_uconn = (struct freelist){ .size = sizeof(struct uconn), .max_free = 65536 };
 	w->fl_exch = (struct freelist){ .size = cconn_exch_size(c), .max_free = 1024 };
+	w->conn_closed = conn_closed;
 	w->rwctx = rewrite_ctx_new();
 	if (w->rwctx == NULL || route_init(c, &w->routes) == -1 || lb_init(w) == -1)
 		fatalx("%s: out of memory", __func__);

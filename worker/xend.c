@@ -14,7 +14,7 @@
 #include "worker/alog.h"
 #include "worker/cconn.h"
 #include "worker/exch.h"
-#include "worker/worker.h"
+#include "worker/worker-t.h"
 
 /* First letter of the termination code, by enum shm_end (see layout.h). */
 static const char cause_letters[SHM_END__COUNT] = {
