@@ -18,7 +18,7 @@ PYTHON	?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 COMMON_SRC = $(sort $(wildcard common/*.c))
-SHM_SRC    = $(sort $(filter-out shm/stat_main.c,$(wildcard shm/*.c)))
+SHM_SRC    = $(sort $(filter-out shm/stat_main.c shm/stat_print.c,$(wildcard shm/*.c)))
 MASTER_SRC = $(sort $(wildcard master/*.c))
 WORKER_SRC = $(sort $(wildcard worker/*.c))
 LIB_SRC    = $(COMMON_SRC) $(SHM_SRC) $(filter-out master/main.c,$(MASTER_SRC)) $(WORKER_SRC)
@@ -49,7 +49,8 @@ $(B)/sluice: $(B)/obj/master/main.o $(LIB_OBJ)
 
 # The reader links only shm/ and the parts of common/ it needs: libconfig for
 # -c FILE (conf_shm.c reads just the shm setting), no libev, no oniguruma.
-STAT_OBJ = $(addprefix $(B)/obj/,shm/stat_main.o shm/shm.o shm/stats.o common/conf_shm.o)
+STAT_OBJ = $(addprefix $(B)/obj/,shm/stat_main.o shm/stat_print.o shm/shm.o shm/stats.o \
+	common/conf_shm.o)
 
 $(B)/sluice-stat: $(STAT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libconfig 2>/dev/null) -lm

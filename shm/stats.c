@@ -133,6 +133,8 @@ read_worker(const struct shm_worker *ws, uint32_t w, struct stats_worker *o,
 	o->regex_aborts = LD(&ws->regex_aborts);
 	o->local_errors = LD(&ws->local_errors);
 	o->loops = LD(&ws->loops);
+	for (k = 0; k < SHM_END__COUNT; k++)
+		o->ends[k] = LD(&ws->ends[k]);
 	o->conf_gen = LD(&ws->conf_gen);
 	o->spawns = LD(&ws->spawns);
 	o->req_s = -1;
@@ -146,6 +148,8 @@ read_worker(const struct shm_worker *ws, uint32_t w, struct stats_worker *o,
 	t->regex_aborts += o->regex_aborts;
 	t->local_errors += o->local_errors;
 	t->loops += o->loops;
+	for (k = 0; k < SHM_END__COUNT; k++)
+		t->ends[k] += o->ends[k];
 	if (o->state == SHM_W_RUNNING || o->state == SHM_W_DRAINING)
 		t->workers_running++;
 	t->workers_stalled += o->stalled;
@@ -210,6 +214,8 @@ read_source(const struct shm_seg *seg, uint32_t s, struct stats_source *o, uint6
 			o->resp[k] += LD(&c->resp[k]);
 		o->failures += LD(&c->failures);
 		o->retries += LD(&c->retries);
+		for (k = 0; k < SHM_END__COUNT; k++)
+			o->ends[k] += LD(&c->ends[k]);
 		o->bytes_in += LD(&c->bytes_in);
 		o->bytes_out += LD(&c->bytes_out);
 		o->lat_sum_us += LD(&c->lat_sum_us);
@@ -352,4 +358,27 @@ stats_reason_name(uint32_t reason)
 	};
 
 	return reason < SHM_R__COUNT ? names[reason] : "?";
+}
+
+const char *
+stats_end_name(uint32_t cause)
+{
+	static const char *const names[SHM_END__COUNT] = {
+		[SHM_END_OK] = "ok",
+		[SHM_END_CLI_ABORT] = "client_abort",
+		[SHM_END_CLI_TIMEOUT] = "client_timeout",
+		[SHM_END_CLI_BAD] = "bad_request",
+		[SHM_END_CLI_ERROR] = "client_error",
+		[SHM_END_NO_ROUTE] = "no_route",
+		[SHM_END_SRV_CONNECT] = "connect_failed",
+		[SHM_END_SRV_RESET] = "source_reset",
+		[SHM_END_SRV_TIMEOUT] = "source_timeout",
+		[SHM_END_SRV_MALFORMED] = "source_malformed",
+		[SHM_END_LOCAL] = "local_shortage",
+		[SHM_END_INTERNAL] = "internal",
+		[SHM_END_LOOP] = "loop",
+		[SHM_END_KILLED] = "killed",
+	};
+
+	return cause < SHM_END__COUNT ? names[cause] : "unknown";
 }

@@ -23,6 +23,7 @@ struct stats_totals {
 	uint64_t	resp[5];	/* 1xx .. 5xx */
 	uint64_t	errors;
 	uint64_t	accept_emfile, accept_pauses, regex_aborts, local_errors, loops;
+	uint64_t	ends[SHM_END__COUNT];	/* exchanges by how they ended */
 	int64_t		active;		/* requests in flight to sources, all sources */
 	uint32_t	workers_running;	/* slots held by a process, stalled or not */
 	uint32_t	workers_stalled;
@@ -50,6 +51,7 @@ struct stats_worker {
 	uint64_t	resp[5];
 	uint64_t	errors;
 	uint64_t	accept_emfile, accept_pauses, regex_aborts, local_errors, loops;
+	uint64_t	ends[SHM_END__COUNT];	/* exchanges by how they ended */
 	uint64_t	conf_gen;
 	uint64_t	spawns;
 	double		req_s;		/* -1 until stats_rates() */
@@ -74,6 +76,7 @@ struct stats_source {
 	uint64_t	resp[5];
 	uint64_t	failures;
 	uint64_t	retries;
+	uint64_t	ends[SHM_END__COUNT];	/* exchanges that used it, by cause */
 	uint64_t	bytes_in;	/* from the source */
 	uint64_t	bytes_out;	/* to the source */
 	uint64_t	lat_sum_us;
@@ -145,5 +148,7 @@ const char	*stats_worker_state_name(uint32_t state);
  * state's name. Never NULL. */
 const char	*stats_worker_state(const struct stats_worker *w);
 const char	*stats_reason_name(uint32_t reason);
+/* "ok", "client_abort", ... for enum shm_end; "unknown" out of range. */
+const char	*stats_end_name(uint32_t cause);
 
 #endif

@@ -476,6 +476,7 @@ exch_new(struct cconn *c)
 	x->lines = x->rpath + x->tcap;
 	x->ri = -1;
 	x->src_idx = -1;
+	x->retry_from = -1;
 	x->act_src = -1;
 	x->views_ok = 1;
 	c->x = x;

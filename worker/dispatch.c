@@ -161,6 +161,12 @@ dispatch_pick(struct cconn *c)
 		x->ri = lb_pick(w, x->route, &c->peer_sa.sa, x->tried, &probe);
 		if (x->ri < 0)
 			return errpage_reply(c, 502, x->rq_mode != BODY_NONE, SHM_END_SRV_CONNECT);
+		if (x->retry_from >= 0) {
+			/* The source that failed is retried away from: count it there. */
+			shm_add(&shm_wsrc(w->ho->shm, w->ho->shm_slot,
+			    w->ho->src_slot[x->retry_from])->retries, 1);
+			x->retry_from = -1;
+		}
 		x->probe = probe != 0;
 		x->tried |= UINT64_C(1) << x->ri;
 		x->attempts++;
@@ -182,9 +188,7 @@ dispatch_pick(struct cconn *c)
 				log_warn("conn=%llu: source %s (%s): connect", (unsigned long long)c->id,
 				    p->src->name, p->src->addr.text);
 				lb_failed(w, p->src_idx, SHM_R_CONNECT);
-				if (x->attempts <= rc->retries)
-					shm_add(&shm_wsrc(w->ho->shm, w->ho->shm_slot,
-					    w->ho->src_slot[p->src_idx])->retries, 1);
+				x->retry_from = (int)p->src_idx;
 				continue;
 			}
 		}
@@ -270,7 +274,7 @@ dispatch_failed(struct cconn *c, int err, enum shm_end cause, const char *what)
 	lb_failed(w, p->src_idx, err == ETIMEDOUT ? SHM_R_TIMEOUT :
 	    connecting ? SHM_R_CONNECT : SHM_R_RESET);
 	if (replay && (connecting || idempotent(x->meth)) && x->attempts <= x->route->conf->retries) {
-		shm_add(&ws->retries, 1);
+		x->retry_from = (int)p->src_idx;
 		x->ups = UP_NONE;
 		return dispatch_pick(c);
 	}

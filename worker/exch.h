@@ -148,6 +148,8 @@ struct exch {
 	uint64_t		 bytes_sent;	/* to the client */
 	const char		*src_name;	/* last source tried, or NULL */
 	int			 src_idx;	/* conf index of the last source tried, or -1 */
+	int			 retry_from;	/* conf index of a source that failed, counted as
+						 * retried once another is picked; or -1 */
 	uint64_t		 up_in, up_out;	/* bytes from / to the current source */
 	int			 act_src;	/* conf source index counted active in shm, or -1 */
 	char			 alog_req[512];	/* request line, Referer, User-Agent (NUL-separated) */
