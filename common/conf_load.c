@@ -1289,11 +1289,33 @@ check_rewrite(struct ld *ld, const config_setting_t *s, void *base, const char *
 
 /* --- values ------------------------------------------------------------- */
 
+/* "unix:/path" into a; 0, or -1 with a static reason in *why. */
+static int
+parse_unix(const char *text, struct addr_conf *a, const char **why)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)(void *)&a->ss;
+	const char *p = text + 5;
+
+	if (p[0] != '/') {
+		*why = "the socket path must be absolute";
+		return -1;
+	}
+	if (strlen(p) >= sizeof(sun->sun_path)) {
+		*why = "the socket path is too long";
+		return -1;
+	}
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, p, strlen(p) + 1);
+	a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(p) + 1);
+	memcpy(a->text, text, strlen(text) + 1);
+	snprintf(a->hostport, sizeof(a->hostport), "localhost");
+	return 0;
+}
+
 static int
 parse_addr(const char *text, struct addr_conf *a, const char **why, bool *unresolved)
 {
 	struct addrinfo hints, *res;
-	struct sockaddr_un *sun;
 	char host[CONF_STR_MAX];
 	const char *h, *he, *port, *p;
 	unsigned long pn;
@@ -1306,24 +1328,8 @@ parse_addr(const char *text, struct addr_conf *a, const char **why, bool *unreso
 		*why = "too long";
 		return -1;
 	}
-	if (strncmp(text, "unix:", 5) == 0) {
-		sun = (struct sockaddr_un *)(void *)&a->ss;
-		p = text + 5;
-		if (p[0] != '/') {
-			*why = "the socket path must be absolute";
-			return -1;
-		}
-		if (strlen(p) >= sizeof(sun->sun_path)) {
-			*why = "the socket path is too long";
-			return -1;
-		}
-		sun->sun_family = AF_UNIX;
-		memcpy(sun->sun_path, p, strlen(p) + 1);
-		a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(p) + 1);
-		memcpy(a->text, text, len + 1);
-		snprintf(a->hostport, sizeof(a->hostport), "localhost");
-		return 0;
-	}
+	if (strncmp(text, "unix:", 5) == 0)
+		return parse_unix(text, a, why);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	if (text[0] == '[') {

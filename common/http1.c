@@ -61,7 +61,7 @@ static const char	*list_next(const char *, const char *, struct http1_str *);
 static enum http1_method	method_lookup(struct http1_str);
 static int	host_valid(struct http1_str, int);
 static int	parse_digits(struct http1_str, uint64_t *);
-static int	parse_clen(struct http1_str, uint64_t *);
+static int	parse_clen(struct http1_str, uint64_t *, int *);
 static int	parse_ka_timeout(struct http1_str);
 static int	parse_version(struct pctx *, const char **, const char *, int, int *,
 		    int);
@@ -299,7 +299,7 @@ parse_digits(struct http1_str s, uint64_t *out)
  * one leniency RFC 9110 §8.6 allows. Returns 0 or -1.
  */
 static int
-parse_clen(struct http1_str v, uint64_t *out)
+parse_clen(struct http1_str v, uint64_t *out, int *elems)
 {
 	const char *p = v.p, *end = v.p + v.len;
 	struct http1_str e;
@@ -313,9 +313,10 @@ parse_clen(struct http1_str v, uint64_t *out)
 		if (seen && n != first)
 			return -1;
 		first = n;
-		seen = 1;
+		seen++;
 	}
 	*out = first;
+	*elems = seen;
 	return 0;
 }
 
@@ -596,6 +597,44 @@ parse_fields(struct pctx *x, const char **pp, const char *end, struct http1_head
 	}
 }
 
+/* What the Transfer-Encoding fields of a message say, element by element. */
+struct te_facts {
+	int	elems;		/* codings listed */
+	int	last_chunked;	/* the last one so far is chunked */
+	int	chunked_early;	/* chunked was followed by another coding */
+	int	other;		/* a coding other than chunked */
+};
+
+/* One Transfer-Encoding field value into te; 0, or HTTP1_BAD (via fail()). */
+static int
+scan_te(struct pctx *x, struct http1_str v, int bad, struct te_facts *te)
+{
+	const char *p = v.p, *end = v.p + v.len, *c;
+	struct http1_str e, rest;
+	int chunked;
+
+	while (p != NULL) {
+		p = list_next(p, end, &e);
+		if (e.len == 0)
+			continue;
+		for (c = e.p; c < e.p + e.len && is_tchar((unsigned char)*c); c++)
+			;
+		rest = trim_ows(c, e.p + e.len);
+		if (c == e.p || (rest.len > 0 && rest.p[0] != ';'))
+			return fail(x, bad, "invalid Transfer-Encoding");
+		chunked = http1_str_eq(view(e.p, c), "chunked");
+		if (chunked && rest.len > 0)
+			return fail(x, bad, "parameters on chunked coding");
+		if (te->last_chunked)
+			te->chunked_early = 1;
+		if (!chunked)
+			te->other = 1;
+		te->last_chunked = chunked;
+		te->elems++;
+	}
+	return 0;
+}
+
 /*
  * Framing and connection facts from the fields (RFC 9112 §6, RFC 9110 §7).
  * is_req selects the request rules: a request body length must be certain,
@@ -609,8 +648,8 @@ derive(struct pctx *x, const struct http1_header *h, uint32_t n, int minor, int 
 	struct http1_str e, v;
 	uint64_t cl = 0, n1;
 	uint32_t i;
-	int have_cl = 0, have_te = 0, te_elems = 0, te_last_chunked = 0;
-	int te_chunked_early = 0, te_other = 0;
+	int have_cl = 0, have_te = 0, list_elems;
+	struct te_facts te = { 0, 0, 0, 0 };
 	int bad = is_req ? 400 : 502;
 
 	for (i = 0; i < n; i++) {
@@ -618,39 +657,18 @@ derive(struct pctx *x, const struct http1_header *h, uint32_t n, int minor, int 
 		p = v.p;
 		end = v.p + v.len;
 		if (http1_str_eq(h[i].name, "content-length")) {
-			if (parse_clen(v, &n1) == -1)
+			if (parse_clen(v, &n1, &list_elems) == -1)
 				return fail(x, bad, "invalid Content-Length");
 			if (have_cl && n1 != cl)
 				return fail(x, bad, "conflicting Content-Length fields");
-			if (have_cl || memchr(v.p, ',', v.len) != NULL)
+			if (have_cl || list_elems > 1)
 				f->flags |= HTTP1_F_CLEN_LIST;
 			have_cl = 1;
 			cl = n1;
 		} else if (http1_str_eq(h[i].name, "transfer-encoding")) {
 			have_te = 1;
-			while (p != NULL) {
-				const char *c;
-				struct http1_str rest;
-				int chunked;
-
-				p = list_next(p, end, &e);
-				if (e.len == 0)
-					continue;
-				for (c = e.p; c < e.p + e.len && is_tchar((unsigned char)*c); c++)
-					;
-				rest = trim_ows(c, e.p + e.len);
-				if (c == e.p || (rest.len > 0 && rest.p[0] != ';'))
-					return fail(x, bad, "invalid Transfer-Encoding");
-				chunked = http1_str_eq(view(e.p, c), "chunked");
-				if (chunked && rest.len > 0)
-					return fail(x, bad, "parameters on chunked coding");
-				if (te_last_chunked)
-					te_chunked_early = 1;
-				if (!chunked)
-					te_other = 1;
-				te_last_chunked = chunked;
-				te_elems++;
-			}
+			if (scan_te(x, v, bad, &te) != 0)
+				return HTTP1_BAD;
 		} else if (http1_str_eq(h[i].name, "connection")) {
 			while (p != NULL) {
 				p = list_next(p, end, &e);
@@ -664,6 +682,8 @@ derive(struct pctx *x, const struct http1_header *h, uint32_t n, int minor, int 
 					f->flags |= HTTP1_F_CONN_KEEPALIVE;
 				else if (http1_str_eq(e, "upgrade"))
 					f->flags |= HTTP1_F_CONN_UPGRADE;
+				else
+					f->flags |= HTTP1_F_CONN_OTHER;
 			}
 		} else if (http1_str_eq(h[i].name, "expect")) {
 			/* RFC 9110 §10.1.1: ignored in an HTTP/1.0 request */
@@ -674,6 +694,8 @@ derive(struct pctx *x, const struct http1_header *h, uint32_t n, int minor, int 
 			}
 		} else if (http1_str_eq(h[i].name, "upgrade")) {
 			f->flags |= HTTP1_F_UPGRADE_HDR;
+		} else if (http1_str_eq(h[i].name, "via")) {
+			f->flags |= HTTP1_F_VIA;
 		} else if (http1_str_eq(h[i].name, "host")) {
 			f->nhost++;
 			f->host = v;
@@ -689,15 +711,15 @@ derive(struct pctx *x, const struct http1_header *h, uint32_t n, int minor, int 
 			return fail(x, bad, "Transfer-Encoding in an HTTP/1.0 message");
 		if (have_cl)
 			return fail(x, bad, "both Transfer-Encoding and Content-Length");
-		if (te_elems == 0)
+		if (te.elems == 0)
 			return fail(x, bad, "empty Transfer-Encoding");
-		if (te_chunked_early && (is_req || te_last_chunked))
+		if (te.chunked_early && (is_req || te.last_chunked))
 			return fail(x, bad, "chunked is not the final transfer coding");
-		if (is_req && !te_last_chunked)
+		if (is_req && !te.last_chunked)
 			return fail(x, 400, "final transfer coding is not chunked");
-		if (is_req && te_other)
+		if (is_req && te.other)
 			return fail(x, 501, "unsupported transfer coding");
-		if (te_last_chunked)
+		if (te.last_chunked)
 			f->flags |= HTTP1_F_CHUNKED;
 	} else if (have_cl) {
 		f->flags |= HTTP1_F_CLEN;

@@ -50,6 +50,9 @@ enum http1_method {
 #define HTTP1_F_HAS_HOST	0x0040u	/* exactly one Host field (->host) */
 #define HTTP1_F_UPGRADE_HDR	0x0080u	/* an Upgrade field is present */
 #define HTTP1_F_EMPTY_PATH	0x0100u	/* absolute-form "http://h?q": ->path is "?q", send "/" first */
+#define HTTP1_F_VIA		0x0400u	/* a Via field is present */
+#define HTTP1_F_CONN_OTHER	0x0800u	/* Connection names a field other than close,
+					 * keep-alive, upgrade (to be removed by a proxy) */
 #define HTTP1_F_CLEN_LIST	0x0200u	/* Content-Length was a list ("4, 4") or repeated: a proxy
 					 * forwards one normalized field (RFC 9110 §8.6) */
 

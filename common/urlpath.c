@@ -47,6 +47,33 @@ seg_end(char *out, uint32_t seg, uint32_t o)
 	return o;
 }
 
+/* urlpath_is_normal(): the bytes that may start a change, and the query. */
+enum { PN_PLAIN = 0, PN_PCT, PN_SLASH, PN_QUERY };
+static const uint8_t pn_class[256] = { ['%'] = PN_PCT, ['/'] = PN_SLASH, ['?'] = PN_QUERY };
+
+int
+urlpath_is_normal(const char *in, uint32_t len)
+{
+	uint32_t i;
+
+	if (len == 0 || in[0] != '/')
+		return 0;
+	for (i = 0; i < len; i++) {
+		switch (pn_class[(unsigned char)in[i]]) {
+		case PN_PLAIN:
+			continue;
+		case PN_QUERY:
+			return 1;
+		case PN_PCT:
+			return 0;
+		default:	/* '/': "//" or a possible dot segment */
+			if (i + 1 < len && (in[i + 1] == '/' || in[i + 1] == '.'))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 int
 urlpath_normalize(const char *in, uint32_t len, char *out, uint32_t cap)
 {

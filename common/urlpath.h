@@ -40,6 +40,14 @@ enum {
  */
 int	urlpath_normalize(const char *in, uint32_t len, char *out, uint32_t cap);
 
+/*
+ * 1 if urlpath_normalize() would return in[0..len) unchanged for sure: the
+ * path (up to '?') starts with '/' and has no '%', no "//" and no "/."
+ * (which may be a dot segment). 0 means "maybe not": normalize. One cheap
+ * pass, for the common case of a path that is already normal.
+ */
+int	urlpath_is_normal(const char *in, uint32_t len);
+
 /* A short static description of a URLPATH_* code, for log lines. */
 const char *urlpath_error_text(int code);
 

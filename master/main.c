@@ -222,18 +222,98 @@ daemonize(void)
 	}
 }
 
+/* Opens the access log once here, so a path workers could not open fails the start. */
+static int
+check_access_log(const struct conf *c)
+{
+	int afd;
+
+	if (strcmp(c->log.access, "off") == 0)
+		return 0;
+	afd = open(c->log.access, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (afd == -1) {
+		log_warn("cannot open access log %s", c->log.access);
+		return -1;
+	}
+	close(afd);
+	return 0;
+}
+
+/* Takes inherited listeners (upgrade) or opens them into fds; 0 or -1 (logged). */
+static int
+open_listeners(const struct conf *c, int *fds)
+{
+	char err[768];
+	uint32_t i;
+
+	for (i = 0; i < c->nlisteners; i++) {
+		fds[i] = upgrade_take_fd(&c->listeners[i].addr);
+		if (fds[i] == -1)
+			fds[i] = listen_open(&c->listeners[i], err, sizeof(err));
+		if (fds[i] == -1) {
+			log_error("%s", err);
+			if (log_open(NULL, c->log.level) == 0 && strcmp(c->log.error, "stderr") != 0)
+				fprintf(stderr, "sluice: %s\n", err);
+			while (i-- > 0)
+				close(fds[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Detached (or not), with listeners open: segment, pid file, supervision, cleanup. */
+static int
+serve(const char *file, struct conf *c, int *fds, int fg)
+{
+	char err[768], pidfile[CONF_STR_MAX + 8], unix_paths[8][CONF_STR_MAX];
+	uint32_t i, nunix = 0, mw, ms, mr;
+	struct shm_seg seg;
+	int rc;
+
+	upgrade_close_rest();
+	/* A new master from an upgrade stays the old one's child, as nginx's does. */
+	if (!fg && !upgrade_inherited())
+		daemonize();
+	if (upgrade_inherited())
+		shm_unlink(c->shm);	/* the old master keeps its mapping; the name is ours */
+	/* After daemonize: the segment records the pid that will supervise. */
+	publish_sizes(c, &mw, &ms, &mr);
+	if (shm_create(c->shm, mw, ms, mr, &seg, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		conf_free(c);
+		return 1;
+	}
+	snprintf(pidfile, sizeof(pidfile), "%s", c->pid_file);
+	/* Unix listener paths are removed at exit; remember them before the conf goes. */
+	for (i = 0; i < c->nlisteners && nunix < 8; i++)
+		if (c->listeners[i].addr.ss.ss_family == AF_UNIX)
+			snprintf(unix_paths[nunix++], sizeof(unix_paths[0]), "%s",
+			    c->listeners[i].addr.text + 5);
+	if (write_pidfile(c->pid_file) == -1) {
+		log_warn("cannot write pid file %s", c->pid_file);
+		conf_free(c);
+		return 1;
+	}
+	rc = spawn_run(file, c, fds, &seg);
+	shm_remove(&seg);	/* only if the name is still ours */
+	shm_detach(&seg);
+	remove_own_pidfile(pidfile);
+	snprintf(pidfile + strlen(pidfile), sizeof(pidfile) - strlen(pidfile), ".oldbin");
+	remove_own_pidfile(pidfile);
+	for (i = 0; i < nunix && !spawn_upgraded(); i++)
+		unlink(unix_paths[i]);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *file = DEFAULT_CONF, *sig = NULL;
 	struct conf_errs errs;
 	struct conf *c;
-	char err[768];
 	int test = 0, fg = 0, ch, rc;
 	int fds[HANDOFF_MAX_LISTEN];
-	char pidfile[CONF_STR_MAX + 8], unix_paths[8][CONF_STR_MAX];
-	uint32_t i, nunix = 0, mw, ms, mr;
-	struct shm_seg seg;
 	sigset_t set;
 
 	upgrade_init(argc, argv);
@@ -283,67 +363,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_role("master");
-	if (strcmp(c->log.access, "off") != 0) {
-		/* Workers open it themselves; fail here, once, if they could not. */
-		int afd = open(c->log.access, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-
-		if (afd == -1) {
-			log_warn("cannot open access log %s", c->log.access);
-			conf_free(c);
-			return 1;
-		}
-		close(afd);
+	if (check_access_log(c) == -1) {
+		conf_free(c);
+		return 1;
 	}
 	/* Signals wait in the mask until the supervision loop takes them. */
 	spawn_sigset(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(c);
-	for (i = 0; i < c->nlisteners; i++) {
-		fds[i] = upgrade_take_fd(&c->listeners[i].addr);
-		if (fds[i] == -1)
-			fds[i] = listen_open(&c->listeners[i], err, sizeof(err));
-		if (fds[i] == -1) {
-			log_error("%s", err);
-			if (log_open(NULL, c->log.level) == 0 && strcmp(c->log.error, "stderr") != 0)
-				fprintf(stderr, "sluice: %s\n", err);
-			while (i-- > 0)
-				close(fds[i]);
-			conf_free(c);
-			return 1;
-		}
-	}
-	upgrade_close_rest();
-	/* A new master from an upgrade stays the old one's child, as nginx's does. */
-	if (!fg && !upgrade_inherited())
-		daemonize();
-	if (upgrade_inherited())
-		shm_unlink(c->shm);	/* the old master keeps its mapping; the name is ours */
-	/* After daemonize: the segment records the pid that will supervise. */
-	publish_sizes(c, &mw, &ms, &mr);
-	if (shm_create(c->shm, mw, ms, mr, &seg, err, sizeof(err)) == -1) {
-		log_error("%s", err);
+	if (open_listeners(c, fds) == -1) {
 		conf_free(c);
 		return 1;
 	}
-	snprintf(pidfile, sizeof(pidfile), "%s", c->pid_file);
-	for (i = 0; i < c->nlisteners && nunix < 8; i++)
-		if (c->listeners[i].addr.ss.ss_family == AF_UNIX)
-			snprintf(unix_paths[nunix++], sizeof(unix_paths[0]), "%s",
-			    c->listeners[i].addr.text + 5);
-	if (write_pidfile(c->pid_file) == -1) {
-		log_warn("cannot write pid file %s", c->pid_file);
-		conf_free(c);
-		return 1;
-	}
-	/* Unix listener paths are removed at exit; remember them before the conf goes. */
-	rc = spawn_run(file, c, fds, &seg);
-	shm_remove(&seg);	/* only if the name is still ours */
-	shm_detach(&seg);
-	remove_own_pidfile(pidfile);
-	snprintf(pidfile + strlen(pidfile), sizeof(pidfile) - strlen(pidfile), ".oldbin");
-	remove_own_pidfile(pidfile);
-	for (i = 0; i < nunix && !spawn_upgraded(); i++)
-		unlink(unix_paths[i]);
-	return rc;
+	return serve(file, c, fds, fg);
 }

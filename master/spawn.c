@@ -429,166 +429,217 @@ reload(const char *file, struct gen *cur)
 	return g;
 }
 
+/* The supervisor's own state, between signals. */
+struct sup {
+	struct gen	*gens[MAX_GENS];	/* live generations, cur among them */
+	uint32_t	 ngens;
+	struct gen	*cur;			/* the newest configuration */
+	enum stop_kind	 stopping;
+	double		 deadline;		/* stop: when to kill what is left */
+};
+
+static int	sup_wait(struct sup *m, sigset_t *set);
+static void	sup_stop(struct sup *m, int sig);
+static void	sup_reload(struct sup *m, const char *file);
+static void	sup_retire(struct sup *m, double t);
+static int	sup_stopped(struct sup *m, double t);
+
+/* Sleeps until a signal or the next respawn/kill deadline; returns the signal or -1. */
+static int
+sup_wait(struct sup *m, sigset_t *set)
+{
+	struct timespec ts;
+	siginfo_t info;
+	double t = now_s(), next = t + 1.0;
+	uint32_t i;
+
+	for (i = 0; i < m->cur->nslots; i++)
+		if (m->cur->slots[i].respawn_at != 0 && m->cur->slots[i].respawn_at < next)
+			next = m->cur->slots[i].respawn_at;
+	if (m->deadline != 0 && m->deadline < next)
+		next = m->deadline;
+	if (next < t)
+		next = t;
+	ts.tv_sec = (time_t)(next - t);
+	ts.tv_nsec = (long)((next - t - (double)ts.tv_sec) * 1e9);
+	return sigtimedwait(set, &info, &ts);
+}
+
+/* TERM/INT (fast) or QUIT (graceful): every generation stops, listeners close. */
+static void
+sup_stop(struct sup *m, int sig)
+{
+	uint32_t k;
+
+	if (sig == SIGQUIT) {
+		if (m->stopping != STOP_NONE)
+			return;
+		log_info("graceful stop: draining for up to %.0fs", m->cur->conf->timeouts.graceful);
+		m->stopping = STOP_GRACEFUL;
+		m->deadline = now_s() + m->cur->conf->timeouts.graceful + STOP_GRACE;
+	} else {
+		if (m->stopping == STOP_FAST)
+			return;
+		log_info("stopping (signal %d)", sig);
+		m->stopping = STOP_FAST;
+		m->deadline = now_s() + STOP_GRACE;
+	}
+	for (k = 0; k < m->ngens; k++) {
+		signal_gen(m->gens[k], sig == SIGQUIT ? SIGQUIT : SIGTERM);
+		close_gen_fds(m->gens[k], NULL);
+	}
+	if (checker_pid > 0)
+		kill(checker_pid, SIGTERM);
+}
+
+/* HUP: a new generation on the same listeners; the current one drains. */
+static void
+sup_reload(struct sup *m, const char *file)
+{
+	struct gen *g, *cur = m->cur;
+	uint32_t i;
+
+	if (m->stopping != STOP_NONE)
+		return;
+	if (m->ngens == MAX_GENS) {
+		log_error("reload: %d generations still draining; try again later", MAX_GENS - 1);
+		return;
+	}
+	log_info("reload: loading %s", file);
+	g = reload(file, cur);
+	if (g == NULL)
+		return;
+	/* Old-only listeners close before the fork, so new workers never hold them. */
+	close_gen_fds(cur, g);
+	for (i = 0; i < g->nslots; i++)
+		spawn_one(g, i);
+	checker_start(g, m->gens, m->ngens);
+	cur->draining = 1;
+	cur->deadline = now_s() + cur->conf->timeouts.graceful + STOP_GRACE;
+	signal_gen(cur, SIGQUIT);
+	m->gens[m->ngens++] = g;
+	log_info("reload: generation %u started with %u worker(s); generation %u draining",
+	    g->ho.generation, g->nslots, cur->ho.generation);
+	m->cur = g;
+}
+
+/* Retires drained generations; kills the ones past their deadline. */
+static void
+sup_retire(struct sup *m, double t)
+{
+	struct gen *g;
+	uint32_t k;
+
+	for (k = 0; k < m->ngens;) {
+		g = m->gens[k];
+		if (g != m->cur && g->draining && alive(g) == 0) {
+			log_info("generation %u finished draining", g->ho.generation);
+			gen_free(g);
+			m->gens[k] = m->gens[--m->ngens];
+			continue;
+		}
+		if (g->draining && t >= g->deadline) {
+			log_warnx("generation %u still running at its deadline; killing it",
+			    g->ho.generation);
+			signal_gen(g, SIGKILL);
+			g->deadline = t + STOP_GRACE;
+		}
+		k++;
+	}
+}
+
+/* While stopping: 1 once every process is gone; kills them at the deadline. */
+static int
+sup_stopped(struct sup *m, double t)
+{
+	uint32_t k, n = 0;
+
+	for (k = 0; k < m->ngens; k++)
+		n += alive(m->gens[k]);
+	if (n == 0 && checker_pid == 0)
+		return 1;
+	if (t >= m->deadline) {
+		log_warnx("workers still running at the deadline; killing them");
+		for (k = 0; k < m->ngens; k++)
+			signal_gen(m->gens[k], SIGKILL);
+		if (checker_pid > 0)
+			kill(checker_pid, SIGKILL);
+		m->deadline = t + STOP_GRACE;
+	}
+	return 0;
+}
+
 int
 spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *shm)
 {
-	struct gen *gens[MAX_GENS], *cur, *g;
-	uint32_t ngens = 0, i, k;
+	struct sup m = { .stopping = STOP_NONE };
+	uint32_t i, k;
 	sigset_t set;
-	siginfo_t info;
-	struct timespec ts;
-	enum stop_kind stopping = STOP_NONE;
-	double deadline = 0, next, t;
+	char err[256];
+	double t;
 	int sig;
 
-	char err[256];
-
 	seg = shm;
-	cur = gen_new(conf, fds, 1, err, sizeof(err));
-	if (cur == NULL)
+	m.cur = gen_new(conf, fds, 1, err, sizeof(err));
+	if (m.cur == NULL)
 		fatalx("%s", err);
-	gens[ngens++] = cur;
-	for (i = 0; i < cur->nslots; i++)
-		spawn_one(cur, i);
-	checker_start(cur, gens, ngens);
-	log_info("ready: %u worker(s), %u listener(s), pid %d", cur->nslots, cur->ho.nlisten,
-	    (int)getpid());
+	m.gens[m.ngens++] = m.cur;
+	for (i = 0; i < m.cur->nslots; i++)
+		spawn_one(m.cur, i);
+	checker_start(m.cur, m.gens, m.ngens);
+	log_info("ready: %u worker(s), %u listener(s), pid %d", m.cur->nslots,
+	    m.cur->ho.nlisten, (int)getpid());
 
 	spawn_sigset(&set);
 	for (;;) {
-		/* Sleep until a signal or the next respawn/kill deadline. */
-		t = now_s();
-		next = t + 1.0;
-		for (i = 0; i < cur->nslots; i++)
-			if (cur->slots[i].respawn_at != 0 && cur->slots[i].respawn_at < next)
-				next = cur->slots[i].respawn_at;
-		if (deadline != 0 && deadline < next)
-			next = deadline;
-		if (next < t)
-			next = t;
-		ts.tv_sec = (time_t)(next - t);
-		ts.tv_nsec = (long)((next - t - (double)ts.tv_sec) * 1e9);
-		sig = sigtimedwait(&set, &info, &ts);
+		sig = sup_wait(&m, &set);
 		switch (sig) {
 		case SIGTERM:
 		case SIGINT:
-			if (stopping != STOP_FAST) {
-				log_info("stopping (signal %d)", sig);
-				stopping = STOP_FAST;
-				deadline = now_s() + STOP_GRACE;
-				for (k = 0; k < ngens; k++) {
-					signal_gen(gens[k], SIGTERM);
-					close_gen_fds(gens[k], NULL);
-				}
-				if (checker_pid > 0)
-					kill(checker_pid, SIGTERM);
-			}
-			break;
 		case SIGQUIT:
-			if (stopping == STOP_NONE) {
-				log_info("graceful stop: draining for up to %.0fs",
-				    cur->conf->timeouts.graceful);
-				stopping = STOP_GRACEFUL;
-				deadline = now_s() + cur->conf->timeouts.graceful + STOP_GRACE;
-				for (k = 0; k < ngens; k++) {
-					signal_gen(gens[k], SIGQUIT);
-					close_gen_fds(gens[k], NULL);
-				}
-				if (checker_pid > 0)
-					kill(checker_pid, SIGTERM);
-			}
+			sup_stop(&m, sig);
 			break;
 		case SIGUSR1:
 			if (log_reopen() == -1)
 				log_warn("%s: reopening the log", __func__);
-			for (k = 0; k < ngens; k++)
-				signal_gen(gens[k], SIGUSR1);
+			for (k = 0; k < m.ngens; k++)
+				signal_gen(m.gens[k], SIGUSR1);
 			break;
 		case SIGHUP:
-			if (stopping != STOP_NONE)
-				break;
-			if (ngens == MAX_GENS) {
-				log_error("reload: %d generations still draining; try again later",
-				    MAX_GENS - 1);
-				break;
-			}
-			log_info("reload: loading %s", file);
-			g = reload(file, cur);
-			if (g == NULL)
-				break;
-			/* Old-only listeners close before the fork, so new workers never hold them. */
-			close_gen_fds(cur, g);
-			for (i = 0; i < g->nslots; i++)
-				spawn_one(g, i);
-			checker_start(g, gens, ngens);
-			cur->draining = 1;
-			cur->deadline = now_s() + cur->conf->timeouts.graceful + STOP_GRACE;
-			signal_gen(cur, SIGQUIT);
-			gens[ngens++] = g;
-			log_info("reload: generation %u started with %u worker(s); generation %u draining",
-			    g->ho.generation, g->nslots, cur->ho.generation);
-			cur = g;
+			sup_reload(&m, file);
 			break;
 		case SIGUSR2:
-			if (stopping != STOP_NONE)
+			if (m.stopping != STOP_NONE)
 				break;
 			if (upgrade_pid > 0) {
 				log_warnx("upgrade: pid %d is already the new master", (int)upgrade_pid);
 				break;
 			}
-			upgrade_pid = upgrade_exec(cur->ho.listen_fd, cur->ho.nlisten,
-			    cur->conf->pid_file);
+			upgrade_pid = upgrade_exec(m.cur->ho.listen_fd, m.cur->ho.nlisten,
+			    m.cur->conf->pid_file);
 			upgraded |= upgrade_pid > 0;
 			break;
 		default:
 			break;	/* SIGCHLD or timeout: reap below */
 		}
-		reap(gens, ngens, stopping != STOP_NONE);
+		reap(m.gens, m.ngens, m.stopping != STOP_NONE);
 		t = now_s();
-		/* Retire drained generations; kill the ones past their deadline. */
-		for (k = 0; k < ngens;) {
-			g = gens[k];
-			if (g != cur && g->draining && alive(g) == 0) {
-				log_info("generation %u finished draining", g->ho.generation);
-				gen_free(g);
-				gens[k] = gens[--ngens];
-				continue;
-			}
-			if (g->draining && t >= g->deadline) {
-				log_warnx("generation %u still running at its deadline; killing it",
-				    g->ho.generation);
-				signal_gen(g, SIGKILL);
-				g->deadline = t + STOP_GRACE;
-			}
-			k++;
-		}
-		if (stopping != STOP_NONE) {
-			uint32_t n = 0;
-
-			for (k = 0; k < ngens; k++)
-				n += alive(gens[k]);
-			if (n == 0 && checker_pid == 0)
+		sup_retire(&m, t);
+		if (m.stopping != STOP_NONE) {
+			if (sup_stopped(&m, t))
 				break;
-			if (t >= deadline) {
-				log_warnx("workers still running at the deadline; killing them");
-				for (k = 0; k < ngens; k++)
-					signal_gen(gens[k], SIGKILL);
-				if (checker_pid > 0)
-					kill(checker_pid, SIGKILL);
-				deadline = t + STOP_GRACE;
-			}
 			continue;
 		}
-		for (i = 0; i < cur->nslots; i++)
-			if (cur->slots[i].pid == 0 && cur->slots[i].respawn_at != 0 &&
-			    cur->slots[i].respawn_at <= t)
-				spawn_one(cur, i);
-		if (checker_pid == 0 && cur->conf->health.enabled)
-			checker_start(cur, gens, ngens);
+		for (i = 0; i < m.cur->nslots; i++)
+			if (m.cur->slots[i].pid == 0 && m.cur->slots[i].respawn_at != 0 &&
+			    m.cur->slots[i].respawn_at <= t)
+				spawn_one(m.cur, i);
+		if (checker_pid == 0 && m.cur->conf->health.enabled)
+			checker_start(m.cur, m.gens, m.ngens);
 	}
-	for (k = 0; k < ngens; k++) {
-		close_gen_fds(gens[k], NULL);
-		gen_free(gens[k]);
+	for (k = 0; k < m.ngens; k++) {
+		close_gen_fds(m.gens[k], NULL);
+		gen_free(m.gens[k]);
 	}
 	log_info("stopped");
 	return 0;

@@ -243,12 +243,43 @@ check_existing(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+/* Fills a new segment's header (all but the magic) for the tables layout() placed. */
+static void
+init_header(struct shm_seg *out, unsigned char *base, size_t size)
+{
+	struct shm_hdr *h = out->hdr;
+	struct timespec now;
+
+	h->ver_major = SHM_VER_MAJOR;
+	h->ver_minor = SHM_VER_MINOR;
+	h->hdr_size = sizeof(struct shm_hdr);
+	h->total_size = size;
+	h->master_start = shm_proc_start((int32_t)getpid());
+	atomic_store_explicit(&h->master_pid, (int32_t)getpid(), memory_order_relaxed);
+	atomic_store_explicit(&h->conf_gen, 1, memory_order_relaxed);
+	clock_gettime(CLOCK_REALTIME, &now);
+	h->start_time = (uint64_t)now.tv_sec;
+	h->start_ms = shm_now_ms();
+	h->max_workers = out->max_workers;
+	h->max_sources = out->max_sources;
+	h->max_routes = out->max_routes;
+	h->off_workers = (uint64_t)((unsigned char *)out->workers - base);
+	h->off_wsrc = (uint64_t)((unsigned char *)out->wsrc - base);
+	h->off_sources = (uint64_t)((unsigned char *)out->sources - base);
+	h->off_routes = (uint64_t)((unsigned char *)out->routes - base);
+	h->sz_worker = sizeof(struct shm_worker);
+	h->sz_wsrc = sizeof(struct shm_wsrc);
+	h->sz_source = sizeof(struct shm_source);
+	h->sz_route = sizeof(struct shm_route);
+	h->hist_buckets = SHM_HIST_BUCKETS;
+	h->hist_sub = SHM_HIST_SUB;
+}
+
 int
 shm_create(const char *name, uint32_t max_workers, uint32_t max_sources, uint32_t max_routes,
     struct shm_seg *out, char *err, size_t errlen)
 {
 	struct shm_hdr *h;
-	struct timespec now;
 	struct stat st;
 	unsigned char *base;
 	size_t size;
@@ -316,29 +347,7 @@ shm_create(const char *name, uint32_t max_workers, uint32_t max_sources, uint32_
 
 	/* ftruncate zero-filled everything: free slots, up sources, gen 0. */
 	h = out->hdr;
-	h->ver_major = SHM_VER_MAJOR;
-	h->ver_minor = SHM_VER_MINOR;
-	h->hdr_size = sizeof(struct shm_hdr);
-	h->total_size = size;
-	h->master_start = shm_proc_start((int32_t)getpid());
-	atomic_store_explicit(&h->master_pid, (int32_t)getpid(), memory_order_relaxed);
-	atomic_store_explicit(&h->conf_gen, 1, memory_order_relaxed);
-	clock_gettime(CLOCK_REALTIME, &now);
-	h->start_time = (uint64_t)now.tv_sec;
-	h->start_ms = shm_now_ms();
-	h->max_workers = max_workers;
-	h->max_sources = max_sources;
-	h->max_routes = max_routes;
-	h->off_workers = (uint64_t)((unsigned char *)out->workers - base);
-	h->off_wsrc = (uint64_t)((unsigned char *)out->wsrc - base);
-	h->off_sources = (uint64_t)((unsigned char *)out->sources - base);
-	h->off_routes = (uint64_t)((unsigned char *)out->routes - base);
-	h->sz_worker = sizeof(struct shm_worker);
-	h->sz_wsrc = sizeof(struct shm_wsrc);
-	h->sz_source = sizeof(struct shm_source);
-	h->sz_route = sizeof(struct shm_route);
-	h->hist_buckets = SHM_HIST_BUCKETS;
-	h->hist_sub = SHM_HIST_SUB;
+	init_header(out, base, size);
 	/* Last: a reader that sees the magic sees the whole header. */
 	atomic_store_explicit(&h->magic, SHM_MAGIC, memory_order_release);
 	return 0;

@@ -376,8 +376,6 @@ run(struct cconn *c)
 		if (c->next_state >= 0) {
 			if (c->next_state >= CC__COUNT)
 				abort();
-			log_debug("conn=%llu: state %d -> %d", (unsigned long long)c->id, c->state,
-			    c->next_state);
 			c->state = (uint8_t)c->next_state;
 			c->next_state = -1;
 		}

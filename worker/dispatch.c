@@ -70,29 +70,33 @@ route_request(struct cconn *c)
 	struct http1_req *q = &x->req;
 	const struct route_conf *rc;
 	struct route_rt *gave_up;
+	struct http1_str rpath;
 	int n;
 
 	/* Routes see the normalized path; the backend gets the path as received. */
-	n = urlpath_normalize(q->path.p, q->path.len, x->rpath, x->tcap);
-	if (n < 0) {
-		log_info("conn=%llu: bad request target from %s: %s", (unsigned long long)c->id,
-		    c->peer, urlpath_error_text(n));
-		return errpage_reply(c, 400, 1, SHM_END_CLI_BAD);
+	rpath = q->path;
+	if (!urlpath_is_normal(q->path.p, q->path.len)) {
+		n = urlpath_normalize(q->path.p, q->path.len, x->rpath, x->tcap);
+		if (n < 0) {
+			log_info("conn=%llu: bad request target from %s: %s",
+			    (unsigned long long)c->id, c->peer, urlpath_error_text(n));
+			return errpage_reply(c, 400, 1, SHM_END_CLI_BAD);
+		}
+		rpath = (struct http1_str){ x->rpath, (uint32_t)n };
 	}
-	x->route = route_match(w->routes, w->conf->nroutes, q->host,
-	    (struct http1_str){ x->rpath, (uint32_t)n }, &gave_up);
+	x->route = route_match(w->routes, w->conf->nroutes, q->host, rpath, &gave_up);
 	if (gave_up != NULL) {
 		/* Fail closed: the path might belong to this route and its rules. */
 		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->regex_aborts, 1);
 		log_error("conn=%llu: route at %s:%d: path_regex gave up on \"%.*s\" "
 		    "(retry limit), answering 500", (unsigned long long)c->id, w->conf->file,
-		    gave_up->conf->line, n > 200 ? 200 : n, x->rpath);
+		    gave_up->conf->line, (int)(rpath.len > 200 ? 200 : rpath.len), rpath.p);
 		return errpage_reply(c, 500, x->rq_mode != BODY_NONE, SHM_END_INTERNAL);
 	}
 	if (x->route == NULL)
 		return errpage_reply(c, 404, x->rq_mode != BODY_NONE, SHM_END_NO_ROUTE);
 	rc = x->route->conf;
-	if (rc->via && heads_via_loop(q, rc->via_name)) {
+	if (rc->via && (q->flags & HTTP1_F_VIA) && heads_via_loop(q, rc->via_name)) {
 		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->loops, 1);
 		log_warnx("conn=%llu: forwarding loop: the request from %s already passed \"%s\" "
 		    "(Via), answering 508", (unsigned long long)c->id, c->peer, rc->via_name);

@@ -78,6 +78,8 @@ heads_hop_by_hop(struct http1_str n)
 	switch (n.len) {
 	case 2:
 		return http1_caseeq(n.p, "te", 2);
+	case 5:
+		return http1_caseeq(n.p, "close", 5);	/* reserved (RFC 9110 §7.6.1) */
 	case 7:
 		return http1_caseeq(n.p, "trailer", 7) || http1_caseeq(n.p, "upgrade", 7);
 	case 10:
@@ -226,13 +228,18 @@ heads_request(struct exch *x, const char *peer, uint32_t peer_len, int trusted)
 		if ((q->flags & HTTP1_F_CLEN_LIST) && http1_str_eq(h->name, "content-length"))
 			continue;	/* one normalized field follows */
 		/* Connection may drop end-to-end extras, never the framing. */
-		if (heads_conn_names(q->headers, q->nheaders, h->name) &&
+		if ((q->flags & HTTP1_F_CONN_OTHER) &&
+		    heads_conn_names(q->headers, q->nheaders, h->name) &&
 		    !http1_str_eq(h->name, "content-length"))
 			continue;
 		if (xff && (http1_str_eq(h->name, "x-forwarded-for") ||
 		    http1_str_eq(h->name, "x-real-ip") ||
 		    http1_str_eq(h->name, "x-forwarded-proto") ||
 		    http1_str_eq(h->name, "x-forwarded-host")))
+			continue;
+		/* Other client-side forwarding claims pass only from a trusted peer. */
+		if (xff && !trusted && (http1_str_eq(h->name, "forwarded") ||
+		    http1_str_eq(h->name, "x-forwarded-port")))
 			continue;
 		v = IOV_MEM(v, h->line.p, h->line.len);
 	}
@@ -273,7 +280,8 @@ heads_response(struct exch *x, struct rewrite_ctx *rwctx)
 			continue;
 		if ((s->flags & HTTP1_F_CLEN_LIST) && http1_str_eq(h->name, "content-length"))
 			continue;	/* one normalized field follows */
-		if (heads_conn_names(s->headers, s->nheaders, h->name) &&
+		if ((s->flags & HTTP1_F_CONN_OTHER) &&
+		    heads_conn_names(s->headers, s->nheaders, h->name) &&
 		    !http1_str_eq(h->name, "content-length"))
 			continue;
 		if (rt->conf->response.nrewrite > 0 && (http1_str_eq(h->name, "location") ||

@@ -84,9 +84,6 @@ xend_finish(struct cconn *c, int reuse_up)
 	char term[3];
 
 	EXCH_CHECK(x);
-	term[0] = xend_cause_letter(cause);
-	term[1] = x->ours && cause == SHM_END_OK ? '-' : xend_phase_letter(c);
-	term[2] = '\0';
 	if (x->started) {
 		struct shm_worker *sw = shm_worker(w->ho->shm, w->ho->shm_slot);
 		int cls = shm_status_class(x->status ? x->status : 499);
@@ -101,8 +98,12 @@ xend_finish(struct cconn *c, int reuse_up)
 		if (x->src_idx >= 0)
 			shm_add(&shm_wsrc(w->ho->shm, w->ho->shm_slot,
 			    w->ho->src_slot[x->src_idx])->ends[cause], 1);
-		if (w->alog.fd != -1)
+		if (w->alog.fd != -1) {
+			term[0] = xend_cause_letter(cause);
+			term[1] = x->ours && cause == SHM_END_OK ? '-' : xend_phase_letter(c);
+			term[2] = '\0';
 			access_line(c, term);
+		}
 	}
 	backend_release(c, reuse_up && cause == SHM_END_OK);
 	if (x->rb.area != NULL)

@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "common/io.h"
+
 struct iobuf;
 struct xport;
 
@@ -33,15 +35,23 @@ extern const struct xport_ops xport_tcp;
 /* Wraps fd in the plain transport. */
 void	xport_tcp_init(struct xport *t, int fd);
 
+/*
+ * Plain TCP is called directly (no indirect call on the hot path); any
+ * other transport goes through its table.
+ */
 static inline ssize_t
 xport_read(struct xport *t, struct iobuf *b)
 {
+	if (t->ops == &xport_tcp)
+		return io_read(t->fd, b);
 	return t->ops->read(t, b);
 }
 
 static inline ssize_t
 xport_writev(struct xport *t, const struct iovec *v, int n)
 {
+	if (t->ops == &xport_tcp)
+		return io_writev(t->fd, v, n);
 	return t->ops->writev(t, v, n);
 }
 

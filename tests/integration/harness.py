@@ -279,6 +279,10 @@ class Sluice:
         if not ok:
             raise RuntimeError("sluice not accepting on 127.0.0.1:%d after %.1fs:\n%s"
                                % (self.port, timeout, self.log()))
+        # The kernel accepts as soon as the socket listens, before the master
+        # has made its segment and pid file: wait for its "ready" line (an info
+        # line; a config that logs less just waits the short bound).
+        wait_until(lambda: self.proc.poll() is not None or "ready:" in self.log(), 2.0)
 
     def workers(self):
         """Live children of the master."""

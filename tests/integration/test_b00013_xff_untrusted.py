@@ -1,6 +1,6 @@
 """b00013: X-Forwarded-For sent by an untrusted peer is replaced, not appended to."""
 
-from harness import curl
+from harness import HttpConn, curl
 
 
 def test_xff_from_untrusted_peer_replaced(env):
@@ -25,3 +25,17 @@ def test_xff_replaced_without_trusted_proxies(env):
     assert r.status == 200, r
     xff = [v for k, v in r.json()["headers"] if k.lower() == "x-forwarded-for"]
     assert xff == ["127.0.0.1"]
+
+
+def test_forwarded_and_port_dropped_from_untrusted_peer(env):
+    """Forwarded (RFC 7239) and X-Forwarded-Port are forwarding claims too: from an
+    untrusted peer they do not reach the source."""
+    b1 = env.backend("b1")
+    s = env.sluice([b1])
+    with HttpConn(s.port) as c:
+        r = c.request("GET", "/echo", headers=[("Forwarded", "for=6.6.6.6"),
+                                               ("X-Forwarded-Port", "443"),
+                                               ("X-Keep", "1")])
+    names = [k.lower() for k, _ in r.json()["headers"]]
+    assert "forwarded" not in names and "x-forwarded-port" not in names, names
+    assert "x-keep" in names

@@ -312,3 +312,27 @@ Test(urlpath, long_path)
 	in[n] = want[w] = '\0';
 	expect(in, want);
 }
+
+/* The fast check never says "normal" for a path that normalization changes. */
+Test(urlpath, is_normal_only_when_unchanged)
+{
+	static const char *const in[] = {
+		"/", "/a/b", "/100", "/a/b?x=%2F//..", "/a//b", "/a/./b", "/a/../b", "/.",
+		"/a/.hidden", "/%61dmin", "/a%2Fb", "*", "", "/a/b/", "/a?", "/a/b/..",
+		"/..?q", "//", "/a/b.c/d",
+	};
+	char out[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		uint32_t len = (uint32_t)strlen(in[i]);
+		int n = urlpath_normalize(in[i], len, out, sizeof(out));
+
+		if (urlpath_is_normal(in[i], len))
+			cr_expect(n == (int)len && memcmp(out, in[i], len) == 0, "%s", in[i]);
+	}
+	cr_expect_eq(urlpath_is_normal("/100", 4), 1);
+	cr_expect_eq(urlpath_is_normal("/a/b?x=//", 9), 1);
+	cr_expect_eq(urlpath_is_normal("/a//b", 5), 0);
+	cr_expect_eq(urlpath_is_normal("/%61", 4), 0);
+}

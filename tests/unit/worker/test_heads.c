@@ -251,6 +251,21 @@ Test(heads, request_without_host_gets_the_source)
 	    "\r\n");
 }
 
+Test(heads, request_absolute_form_host_from_the_target)
+{
+	build();
+	req("GET http://b/x?y HTTP/1.1\r\nHost: a\r\n\r\n");
+	cr_assert_str_eq(fwd(0),
+	    "GET /x?y HTTP/1.1\r\n"
+	    "Host: b\r\n"
+	    "Via: 1.1 me\r\n"
+	    "X-Forwarded-For: " PEER "\r\n"
+	    "X-Real-IP: " PEER "\r\n"
+	    "X-Forwarded-Proto: http\r\n"
+	    "X-Forwarded-Host: b\r\n"
+	    "\r\n");
+}
+
 Test(heads, request_rewritten_target)
 {
 	static char target[] = "/new/path?q";
@@ -315,7 +330,8 @@ Test(heads, request_content_length_list_normalized)
 Test(heads, request_repeated_content_length_normalized)
 {
 	build();
-	req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nX-A: 1\r\ncontent-length: 4\r\n\r\n");
+	req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nX-A: 1\r\n"
+	    "content-length: 4\r\n\r\n");
 	x->rq_mode = BODY_CLEN;
 	cr_assert_str_eq(fwd(0),
 	    "POST / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nContent-Length: 4\r\n" TAIL_A);
@@ -491,7 +507,8 @@ Test(heads, response_http11_always)
 {
 	build();
 	resp("HTTP/1.0 200 OK\r\nContent-Length: 2\r\nServer: s\r\n\r\n");
-	cr_assert_str_eq(back(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nServer: s\r\nVia: 1.1 me\r\n\r\n");
+	cr_assert_str_eq(back(),
+	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nServer: s\r\nVia: 1.1 me\r\n\r\n");
 }
 
 Test(heads, response_hop_by_hop_removed)
@@ -515,7 +532,8 @@ Test(heads, response_connection_close_to_client)
 	resp("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
 	x->cli_close = 1;
 	cr_assert_str_eq(back(),
-	    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nVia: 1.1 me\r\nConnection: close\r\n\r\n");
+	    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nVia: 1.1 me\r\n"
+	    "Connection: close\r\n\r\n");
 }
 
 Test(heads, response_keep_alive_for_http10_client)
@@ -524,7 +542,8 @@ Test(heads, response_keep_alive_for_http10_client)
 	resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
 	x->minor = 0;
 	cr_assert_str_eq(back(),
-	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nVia: 1.1 me\r\nConnection: keep-alive\r\n\r\n");
+	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nVia: 1.1 me\r\n"
+	    "Connection: keep-alive\r\n\r\n");
 }
 
 Test(heads, response_close_wins_over_http10_keep_alive)
@@ -584,7 +603,8 @@ Test(heads, response_header_add_and_hide)
 	rc.response.hide = s_hide;
 	rc.response.nhide = 1;
 	build();
-	resp("HTTP/1.1 200 OK\r\nSERVER: s\r\nx-frame-options: SAMEORIGIN\r\nContent-Length: 0\r\n\r\n");
+	resp("HTTP/1.1 200 OK\r\nSERVER: s\r\nx-frame-options: SAMEORIGIN\r\n"
+	    "Content-Length: 0\r\n\r\n");
 	cr_assert_str_eq(back(),
 	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nVia: 1.1 me\r\nX-Frame-Options: DENY\r\n\r\n");
 }
@@ -645,8 +665,8 @@ Test(heads, response_location_rewritten)
 Test(heads, hop_by_hop_names)
 {
 	static const char *const yes[] = {
-		"Connection", "connection", "Keep-Alive", "TE", "te", "Trailer", "Transfer-Encoding",
-		"UPGRADE", "Proxy-Connection", "Proxy-Authenticate",
+		"Connection", "connection", "Keep-Alive", "TE", "te", "Trailer",
+		"Transfer-Encoding", "UPGRADE", "Proxy-Connection", "Proxy-Authenticate",
 	};
 	static const char *const no[] = {
 		"", "T", "Tee", "Content-Length", "Host", "Trailers", "Upgrade-Insecure-Requests",
@@ -731,7 +751,8 @@ Test(heads, upgrade_first_allowed_of_several)
 	snprintf(rc.upgrade[1], sizeof(rc.upgrade[1]), "foo");
 	rc.nupgrade = 2;
 	build();
-	req("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: h2c, Foo/1, websocket\r\n\r\n");
+	req("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n"
+	    "Upgrade: h2c, Foo/1, websocket\r\n\r\n");
 	cr_assert_eq(heads_upgrade_allowed(x, &rc), 1);
 	cr_assert_eq(x->upg.len, 5);
 	cr_assert_eq(memcmp(x->upg.p, "Foo/1", 5), 0);
@@ -740,7 +761,8 @@ Test(heads, upgrade_first_allowed_of_several)
 Test(heads, upgrade_refused)
 {
 	build();
-	req("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: h2c, websock, /websocket\r\n\r\n");
+	req("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n"
+	    "Upgrade: h2c, websock, /websocket\r\n\r\n");
 	cr_assert_eq(heads_upgrade_allowed(x, &rc), 0);
 	cr_assert_eq(x->upg.len, 0);
 }
@@ -765,7 +787,8 @@ Test(heads, upgrade_agreed)
 	build();
 	req("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n");
 	cr_assert_eq(heads_upgrade_allowed(x, &rc), 1);
-	resp("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: WebSocket\r\n\r\n");
+	resp("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n"
+	    "Upgrade: WebSocket\r\n\r\n");
 	/* Not asked for: no 101 can be agreed. */
 	cr_assert_eq(heads_upgrade_agreed(x), 0);
 	x->upgrade = 1;

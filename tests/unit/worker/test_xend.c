@@ -6,7 +6,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -335,9 +334,11 @@ Test(xend, error_without_source)
 	cr_assert_eq(shm_load(&sw()->resp[4]), 1);
 	cr_assert_eq(shm_load(&sw()->errors), 1);
 	cr_assert_eq(shm_load(&sw()->ends[SHM_END_SRV_CONNECT]), 1);
-	for (s = 0; s < 4; s++)
-		cr_expect_eq(shm_load(&shm_wsrc(&seg, SLOT, (uint32_t)s)->ends[SHM_END_SRV_CONNECT]),
-		    0, "source slot %d", s);
+	for (s = 0; s < 4; s++) {
+		struct shm_wsrc *o = shm_wsrc(&seg, SLOT, (uint32_t)s);
+
+		cr_expect_eq(shm_load(&o->ends[SHM_END_SRV_CONNECT]), 0, "source slot %d", s);
+	}
 }
 
 Test(xend, every_cause_counted_once)
