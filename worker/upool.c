@@ -6,6 +6,7 @@
 #include "worker/upool.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "common/conf.h"
 #include "worker/uconn.h"
@@ -42,7 +43,7 @@ static void
 idle_end(struct uconn *u)
 {
 	if (u->magic != UCONN_MAGIC)
-		return;
+		abort();	/* a callback on a freed connection: never carry on */
 	unlink_idle(u);
 	uconn_close(u);
 }

@@ -185,3 +185,58 @@ def test_client_leaving_is_499_and_not_pooled(env, tmp_path):
     assert prom_sum(m, "sluice_worker_exchanges_total", cause="client_abort") == 1
     ends, _ = table(s)
     assert ends["client_abort"] == 1
+
+
+def test_response_cut_short_is_a_source_failure(env, tmp_path):
+    def short(c, req):
+        c.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+        c.close()
+        return None
+
+    rb = rawbackend.start(env, "raw", responder=short)
+    s, log = config(env, tmp_path, [rb.source], None,
+                    extra={"sources": [{"name": "raw", "address": rb.address,
+                                        "max_fails": 0}]})
+    with HttpConn(s.port, timeout=3) as c:
+        c.send(b"GET /cut HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            c.read_response()
+            assert False, "a truncated body was presented as complete"
+        except EOFError:
+            pass
+    d = stat_json(s)
+    src = source_stat(d, "raw")
+    assert src["failures"] == 1 and src["ends"]["source_reset"] == 1, src
+    assert d["totals"]["errors"] == 1
+    lines = access_lines(log, 1)
+    assert len(lines) == 1 and '" 200 ' in lines[0] and lines[0].endswith("term=RD"), lines
+
+
+def test_tunnel_bytes_are_counted(env, tmp_path):
+    a = env.backend("a")
+    s, log = config(env, tmp_path, [a], None)
+    payload = b"w" * 300000
+    with HttpConn(s.port, timeout=5) as c:
+        c.send(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+               b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        assert c.readline().startswith(b"HTTP/1.1 101")
+        while c.readline() not in (b"\r\n", b"\n"):
+            pass
+        c.send(payload)
+        got = bytes(c.buf)
+        c.buf.clear()
+        while len(got) < len(payload):
+            d = c.sock.recv(65536)
+            assert d, "tunnel closed early"
+            got += d
+        assert got == payload
+    # Closing the client ends the tunnel; its bytes land in the counters.
+    wait_until(lambda: stat_json(s)["totals"]["requests"] == 1, 3)
+    d = stat_json(s)
+    src = source_stat(d, "a")
+    assert d["totals"]["bytes_in"] >= len(payload), d["totals"]
+    assert d["totals"]["bytes_out"] >= len(payload), d["totals"]
+    assert src["bytes_out"] >= len(payload) and src["bytes_in"] >= len(payload), src
+    lines = access_lines(log, 1)
+    n = int(re.search(r'" 101 (\d+) ', lines[0]).group(1))
+    assert n >= len(payload), lines[0]
