@@ -19,7 +19,7 @@ BENCH_OUT	?= tests/bench/RESULTS.md
 BENCH_ARGS	?=
 BENCH_DEB	 = nginx haproxy wrk valgrind strace util-linux
 
-.PHONY: bench bench-deps
+.PHONY: bench bench-deps bench-regex
 
 # Debian starts the nginx and haproxy services on install (nginx on port 80):
 # the benchmark runs its own instances, so a service that this target
@@ -44,3 +44,7 @@ bench: bench-deps
 		--origin $(BENCH_B)/origin --work $(BENCH_B)/run --out $(BENCH_OUT) \
 		--rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) --warmup $(BENCH_WARMUP) \
 		--n $(BENCH_N) --idle $(BENCH_IDLE) --port $(BENCH_PORT) $(BENCH_ARGS)
+
+# Worst case of a regex that hits oniguruma's retry limit, per request.
+bench-regex: all $(BENCH_B)/origin
+	$(PYTHON) tests/bench/regex_worst.py --sluice $(B)/sluice --origin $(BENCH_B)/origin
