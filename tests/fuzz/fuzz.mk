@@ -26,8 +26,8 @@ FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 FUZZ_CFLAGS	 = -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -Wall -Wextra -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wsign-compare \
 	-Wformat=2 -Wno-format-nonliteral \
-	$(shell pkg-config --cflags libconfig oniguruma 2>/dev/null)
-FUZZ_LIBS_conf	 = $(shell pkg-config --libs libconfig oniguruma 2>/dev/null)
+	$(shell pkg-config --cflags libconfig oniguruma openssl 2>/dev/null)
+FUZZ_LIBS_conf	 = $(shell pkg-config --libs libconfig oniguruma openssl 2>/dev/null)
 
 FUZZ_BIN	 = $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 
@@ -59,9 +59,11 @@ $(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o
 # What each harness links, besides its own file.
 $(FUZZ_B)/fuzz_req $(FUZZ_B)/fuzz_resp $(FUZZ_B)/fuzz_chunked: $(FUZZ_B)/obj/common/http1.o
 $(FUZZ_B)/fuzz_urlpath: $(FUZZ_B)/obj/common/urlpath.o
-# conf_load.c compiles the rewrite rules' regexes with rewrite.c.
+# conf_load.c compiles the rewrite rules' regexes with rewrite.c, checks the
+# shm name with conf_shm.c and the TLS files with tls_conf.c (OpenSSL).
 $(FUZZ_B)/fuzz_conf: \
-	$(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard common/conf_load.c common/rewrite.c))
+	$(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard common/conf_load.c common/rewrite.c \
+	    common/conf_shm.c common/tls_conf.c))
 
 -include $(shell find $(FUZZ_B)/obj -name '*.d' 2>/dev/null)
 
