@@ -2,7 +2,7 @@
 
 B	?= build
 CC	?= cc
-PKGS	 = libconfig oniguruma
+PKGS	 = libconfig oniguruma openssl
 CFLAGS_BASE = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
 	-Wsign-compare -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -I. -g
@@ -33,8 +33,8 @@ TOOLS_BIN  = $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%) \
 	$(SHIM_SRC:tests/tools/%_shim.c=$(B)/tools/%.so)
 
 # Debian packages: what building needs, and what testing adds.
-DEB_BUILD = gcc make pkg-config libev-dev libconfig-dev libonig-dev
-DEB_TEST  = libcriterion-dev curl python3 python3-pytest procps
+DEB_BUILD = gcc make pkg-config libev-dev libconfig-dev libonig-dev libssl-dev
+DEB_TEST  = libcriterion-dev curl python3 python3-pytest procps openssl
 
 PREFIX	?= /usr/local
 

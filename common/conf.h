@@ -20,6 +20,7 @@
 #define CONF_TOKEN_MAX		32	/* one such token, NUL included */
 
 struct rewrite;		/* common/rewrite.h: a compiled oniguruma rule */
+struct tls_srv;		/* common/tls_conf.h: a TLS listener's OpenSSL contexts */
 
 enum balancer {
 	LB_ROUND_ROBIN = 0,
@@ -37,9 +38,37 @@ struct addr_conf {
 	char			hostport[CONF_STR_MAX];	/* "host:port" as written, for Host when !preserve_host */
 };
 
+/* One certificate of a TLS listener: PEM files, the chain after the leaf. */
+struct tls_cert_conf {
+	char	certificate[CONF_STR_MAX];
+	char	key[CONF_STR_MAX];
+	int	line;
+};
+
+enum tls_version {
+	TLS_V1_2 = 0,
+	TLS_V1_3,
+	TLS_V__COUNT
+};
+
+/* listeners[].tls: HTTPS on the listener (absent: plain HTTP). */
+struct tls_conf {
+	bool			 enabled;	/* the tls group is present */
+	struct tls_cert_conf	*certs;		/* >= 1; SNI picks one, the first is the default */
+	uint32_t		 ncerts;
+	enum tls_version	 min_version;	/* default TLS_V1_2 */
+	char			 ciphers[CONF_STR_MAX];	/* TLS 1.2 list; default Mozilla intermediate */
+	uint8_t			 alpn[64];	/* wire format; default "http/1.1" */
+	uint32_t		 alpn_len;	/* 0: no ALPN */
+	bool			 session_tickets;	/* true: not supported yet (issue 12 phase 2) */
+	uint32_t		 ticket_rotate;	/* seconds; not supported yet */
+	struct tls_srv		*srv;		/* built at load, owned (conf_free); inherited over fork */
+};
+
 struct listener_conf {
 	struct addr_conf addr;
 	bool		 proxy_protocol;	/* accept PROXY v1/v2 header */
+	struct tls_conf	 tls;
 	int		 line;
 };
 

@@ -27,6 +27,7 @@
 
 #include "common/conf_shm.h"
 #include "common/rewrite.h"
+#include "common/tls_conf.h"
 
 #define WORKERS_MAX	256
 #define DUR_MAX		86400.0		/* seconds: a day is the longest timeout */
@@ -51,6 +52,8 @@ typedef void group_check_fn(struct ld *ld, const config_setting_t *s, void *base
     const char *where);
 
 
+static bool	is_true(const config_setting_t *s);
+
 /*
  * Keys that are part of the schema but whose feature is not built yet. Their
  * values are still validated in full; a valid value is then refused with
@@ -64,6 +67,10 @@ static const struct unsupported {
 	unsup_fn	*when;
 	const char	*hint;
 } unsupported[] = {
+	{ "listeners[].tls.session_tickets",	is_true,	"issue 12 phase 2: ticket keys "
+	    "shared by all workers; set it to false" },
+	{ "listeners[].tls.ticket_rotate",	NULL,		"comes with session_tickets" },
+	{ "sources[].tls",			NULL,		"TLS to sources, issue 12" },
 	{ NULL,					NULL,			NULL },	/* all built */
 };
 
@@ -166,6 +173,12 @@ static void	fn_via(struct ld *ld, const config_setting_t *s, const struct cf_cmd
     void *base, const char *where);
 static void	fn_upgrade(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
+static void	fn_alpn(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	fn_source_tls(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	check_tls(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
 static void	check_listener(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
 static void	check_source(struct ld *ld, const config_setting_t *s, void *base,
@@ -211,6 +224,11 @@ static void	check_rewrite(struct ld *ld, const config_setting_t *s, void *base,
 /* Enum fields are stored through an int: their index in names[]. */
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum balancer) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum tls_version) == sizeof(int), "enum stored as int");
+
+static const char *const tls_version_names[] = {
+	[TLS_V1_2] = "TLSv1.2", [TLS_V1_3] = "TLSv1.3", [TLS_V__COUNT] = NULL,
+};
 
 static const char *const level_names[] = {
 	[LOG_L_ERROR] = "error", [LOG_L_WARN] = "warn", [LOG_L_INFO] = "info",
@@ -254,9 +272,38 @@ static const struct cf_cmd timeouts_cmds[] = {
 	K_END
 };
 
+static const struct cf_cmd tls_cert_cmds[] = {
+	K_STR("certificate", struct tls_cert_conf, certificate, CF_F_REQUIRED, NULL, ok_any,
+	    "a PEM file path (the chain after the certificate)"),
+	K_STR("key", struct tls_cert_conf, key, CF_F_REQUIRED, NULL, ok_any,
+	    "a PEM private key file path"),
+	K_END
+};
+
+static const struct cf_group tls_cert_group = {
+	tls_cert_cmds, sizeof(struct tls_cert_conf), offsetof(struct tls_cert_conf, line), NULL
+};
+
+static const struct cf_cmd tls_cmds[] = {
+	K_LIST("certificates", struct tls_conf, certs, ncerts, CF_F_REQUIRED, &tls_cert_group,
+	    "a list of groups ( { certificate = \"...\"; key = \"...\"; } )"),
+	K_ENUM("min_version", struct tls_conf, min_version, tls_version_names, TLS_V1_2,
+	    "\"TLSv1.2\" or \"TLSv1.3\""),
+	K_STR("ciphers", struct tls_conf, ciphers, 0, TLS_CIPHERS_DEFAULT, ok_any,
+	    "an OpenSSL cipher list (TLS 1.2)"),
+	K_FN("alpn", struct tls_conf, alpn, alpn_len, 0, fn_alpn,
+	    "an array of protocol names [ \"http/1.1\" ]"),
+	K_BOOL("session_tickets", struct tls_conf, session_tickets, false),
+	K_U32("ticket_rotate", struct tls_conf, ticket_rotate, 60, 86400, 3600),
+	K_END
+};
+
+static const struct cf_group tls_group = { tls_cmds, 0, 0, check_tls };
+
 static const struct cf_cmd listener_cmds[] = {
 	K_ADDR("address", struct listener_conf, addr, CF_F_REQUIRED),
 	K_BOOL("proxy_protocol", struct listener_conf, proxy_protocol, false),
+	K_GROUP("tls", struct listener_conf, tls, &tls_group),
 	K_END
 };
 
@@ -268,6 +315,9 @@ static const struct cf_cmd source_cmds[] = {
 	K_U32("max_fails", struct source_conf, max_fails, 0, 1000, 1),
 	K_DUR("fail_timeout", struct source_conf, fail_timeout, 10),
 	K_BOOL("backup", struct source_conf, backup, false),
+	/* Refused for now (unsupported[]); nothing is stored, line is a placeholder. */
+	K_FN("tls", struct source_conf, line, line, 0, fn_source_tls,
+	    "a group { verify = true; ca = \"...\"; ... }"),
 	K_END
 };
 
@@ -482,6 +532,10 @@ conf_free(struct conf *c)
 	}
 	free(c->routes);
 	free(c->sources);
+	for (i = 0; i < c->nlisteners && c->listeners != NULL; i++) {
+		tls_srv_free(c->listeners[i].tls.srv);
+		free(c->listeners[i].tls.certs);
+	}
 	free(c->listeners);
 	free(c);
 }
@@ -1192,7 +1246,99 @@ fn_upgrade(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, v
 	}
 }
 
+static bool
+is_true(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_BOOL && config_setting_get_bool(s);
+}
+
+/* ALPN protocols, in wire format; sluice speaks HTTP/1.1 only. */
+static void
+fn_alpn(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	uint8_t *wire = FIELD(base, cmd->off, uint8_t);
+	uint32_t *len = FIELD(base, cmd->off_n, uint32_t);
+	const char *v;
+	char q[GOT_MAX];
+	int n, i;
+
+	*len = 0;
+	if (s == NULL) {
+		memcpy(wire, "\x08http/1.1", 9);
+		*len = 9;
+		return;
+	}
+	if ((n = str_list(ld, s, where, cmd->expect)) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		v = config_setting_get_string_elem(s, i);
+		if (strcmp(v, "http/1.1") != 0) {
+			err_at(ld, config_setting_get_elem(s, (unsigned)i), "%s[%d]: expected "
+			    "\"http/1.1\" (the only protocol sluice speaks), got %s", where, i,
+			    quote(v, q, sizeof(q)));
+			return;
+		}
+		if (*len + 9 <= 64) {
+			memcpy(wire + *len, "\x08http/1.1", 9);
+			*len += 9;
+		}
+	}
+}
+
+static void
+fn_source_tls(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	char got[GOT_MAX];
+
+	(void)base;
+	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_GROUP)
+		err_at(ld, s, "%s: expected %s, got %s", where, cmd->expect,
+		    describe(s, got, sizeof(got)));
+}
+
 /* --- cross checks ------------------------------------------------------- */
+
+/*
+ * The group is present: build the listener's OpenSSL contexts now, so a
+ * missing, unreadable or mismatched certificate or key is reported with its
+ * line by `sluice -t` and refused by a reload.
+ */
+static void
+check_tls(struct ld *ld, const config_setting_t *s, void *base, const char *where)
+{
+	struct tls_conf *t = base;
+	const config_setting_t *at = s, *e;
+	struct tls_err err;
+	char w[PATH_MAX_TXT];
+	uint32_t i;
+
+	t->enabled = true;
+	for (i = 0; i < t->ncerts; i++)
+		if (t->certs[i].certificate[0] == '\0' || t->certs[i].key[0] == '\0')
+			return;	/* already reported */
+	if (t->ncerts == 0 || (t->srv = tls_srv_new(t, &err)) != NULL)
+		return;
+	snprintf(w, sizeof(w), "%s", where);
+	if (err.cert >= 0) {
+		e = config_setting_get_elem(config_setting_get_member(s, "certificates"),
+		    (unsigned)err.cert);
+		at = e != NULL ? e : s;
+		if (e != NULL && config_setting_get_member(e,
+		    err.field == TLS_EF_KEY ? "key" : "certificate") != NULL)
+			at = config_setting_get_member(e, err.field == TLS_EF_KEY ? "key" :
+			    "certificate");
+		snprintf(w, sizeof(w), "%.200s.certificates[%d].%s", where, err.cert,
+		    err.field == TLS_EF_KEY ? "key" : "certificate");
+	} else if (err.field == TLS_EF_CIPHERS &&
+	    config_setting_get_member(s, "ciphers") != NULL) {
+		at = config_setting_get_member(s, "ciphers");
+		snprintf(w, sizeof(w), "%.200s.ciphers", where);
+	}
+	err_at(ld, at, "%s: %s", w, err.msg);
+}
+
 
 static void
 check_listener(struct ld *ld, const config_setting_t *s, void *base, const char *where)

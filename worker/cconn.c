@@ -25,6 +25,7 @@
 #include "worker/exch.h"
 #include "worker/lb.h"
 #include "worker/route.h"
+#include "worker/tls.h"
 #include "worker/uconn.h"
 #include "worker/worker-t.h"
 
@@ -42,6 +43,7 @@ static struct exch *exch_new(struct cconn *c);
 static enum step read_head(struct cconn *c);
 static enum step parse_head(struct cconn *c);
 static enum step proxy_header(struct cconn *c);
+static enum step tls_step(struct cconn *c);
 static enum step on_timeout(struct cconn *c);
 static enum step exch_step(struct cconn *c);
 static enum step finish(struct cconn *c);
@@ -89,7 +91,8 @@ set_peer(struct cconn *c, const struct sockaddr_storage *ss)
 }
 
 int
-cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss, int proxy_hdr)
+cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss, int proxy_hdr,
+    const struct tls_srv *tls)
 {
 	struct cconn *c = freelist_get(&w->fl_cconn);
 
@@ -99,6 +102,8 @@ cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss, int pr
 	    .next_state = -1 };
 	xport_tcp_init(&c->xp, fd);
 	c->proxy_hdr = (uint8_t)proxy_hdr;
+	c->tls = tls;
+	c->tls_hs = tls != NULL;
 	set_peer(c, ss);
 	ev_io_init(&c->io, io_cb, fd, 0);
 	ev_init(&c->tmo, tmo_cb);
@@ -477,6 +482,7 @@ exch_new(struct cconn *c)
 	x->retry_from = -1;
 	x->act_src = -1;
 	x->views_ok = 1;
+	x->cli_tls = c->xp.ops == &xport_tls;
 	c->x = x;
 	return x;
 }
@@ -501,6 +507,36 @@ proxy_header(struct cconn *c)
 		return STEP_NEXT;
 	}
 	return STEP_AGAIN;	/* partial */
+}
+
+/*
+ * A TLS listener: the handshake, after any PROXY header and before the
+ * first request; client_header bounds it (head_t0 is the accept).
+ */
+static enum step
+tls_step(struct cconn *c)
+{
+	enum tls_hs r;
+
+	if (c->xp.ops == &xport_tcp && tls_xport_init(&c->xp, c->tls) == -1)
+		return cconn_fail(c, SHM_END_LOCAL, "out of memory");
+	r = tls_handshake(&c->xp);
+	if (r == TLS_HS_DONE) {
+		c->tls_hs = 0;
+		c->ready |= RDY_CR;	/* the request often follows the Finished message */
+		return STEP_NEXT;
+	}
+	if (r == TLS_HS_CLOSED)
+		return cconn_fail(c, SHM_END_OK, "client closed during the TLS handshake");
+	if (r == TLS_HS_ERR) {
+		log_info("conn=%llu: TLS handshake with %s failed: %s", (unsigned long long)c->id,
+		    c->peer, tls_error());
+		return cconn_fail(c, SHM_END_CLI_BAD, "TLS handshake failed");
+	}
+	c->ready &= r == TLS_HS_WANT_READ ? ~RDY_CR : ~RDY_CW;
+	c->want |= r == TLS_HS_WANT_READ ? RDY_CR : RDY_CW;
+	cconn_timer(c, TP_HEADER);
+	return STEP_AGAIN;
 }
 
 /* Bytes of a request head are in c->in: parse them. */
@@ -555,6 +591,8 @@ read_head(struct cconn *c)
 		c->in.head = c->in.data = 0;
 	}
 	for (;;) {
+		if (c->tls_hs && !c->proxy_hdr && (r = tls_step(c)) != STEP_NEXT)
+			return r;
 		if (c->in.data > 0) {
 			r = c->proxy_hdr ? proxy_header(c) : parse_head(c);
 			if (r != STEP_AGAIN)
@@ -579,9 +617,12 @@ read_head(struct cconn *c)
 			}
 			return STEP_AGAIN;
 		}
-		n = cconn_read(c, &c->in);
-		if (n == IO_AGAIN)
+		/* Before a TLS handshake only the PROXY header is ours to read. */
+		n = c->tls_hs ? tls_proxy_read(c->xp.fd, &c->in) : cconn_read(c, &c->in);
+		if (n == IO_AGAIN) {
+			c->ready &= ~RDY_CR;
 			continue;
+		}
 		if (n <= 0)
 			return cconn_fail(c, c->in.data > 0 || c->next_state == CC_READ_HEAD ?
 			    SHM_END_CLI_ABORT : SHM_END_OK, n == 0 ? "client closed" :

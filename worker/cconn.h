@@ -17,6 +17,7 @@
 
 struct conf;
 struct exch;
+struct tls_srv;
 struct worker;
 
 #define CCONN_MAGIC	0x43434f4eu	/* "CCON" */
@@ -82,15 +83,20 @@ struct cconn {
 	char			 peer[48];	/* textual peer address, NUL-terminated */
 	uint8_t			 peer_len;
 	uint8_t			 proxy_hdr;	/* a PROXY protocol header is still expected */
+	uint8_t			 tls_hs;	/* a TLS handshake is still to be made */
+	const struct tls_srv	*tls;		/* the TLS listener's contexts, or NULL */
 };
 
 #define CCONN_CHECK(c)	do { if ((c)->magic != CCONN_MAGIC) abort(); } while (0)
 
 /*
  * Takes ownership of an accepted, non-blocking socket; proxy_hdr: the
- * listener expects a PROXY protocol header first. Returns 0 or -1.
+ * listener expects a PROXY protocol header first; tls: the listener's TLS
+ * contexts (the handshake follows any PROXY header), or NULL for plain
+ * HTTP. Returns 0 or -1.
  */
-int	cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss, int proxy_hdr);
+int	cconn_accept(struct worker *w, int fd, const struct sockaddr_storage *ss, int proxy_hdr,
+	    const struct tls_srv *tls);
 
 /* Graceful stop: every connection closes after its current or next response. */
 void	cconn_drain(struct cconn *c);

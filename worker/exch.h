@@ -108,6 +108,7 @@ struct exch {
 	unsigned		 probe:1;	/* this request probes a source marked down */
 	unsigned		 rw_gave_up:1;	/* a rewrite_location regex hit its limit */
 	unsigned		 ours:1;	/* the response is our own (error page) */
+	unsigned		 cli_tls:1;	/* the client connection is TLS (X-Forwarded-Proto) */
 	int			 meth;
 	int			 minor;
 	int			 status;

@@ -188,7 +188,10 @@ forwarded(struct iovec *v, const struct exch *x, const char *peer, uint32_t peer
 	v = IOV_LIT(v, "\r\nX-Real-IP: ");
 	v = IOV_MEM(v, peer, peer_len);
 	v = IOV_LIT(v, "\r\n");
-	v = IOV_LIT(v, "X-Forwarded-Proto: http\r\n");
+	if (x->cli_tls)
+		v = IOV_LIT(v, "X-Forwarded-Proto: https\r\n");
+	else
+		v = IOV_LIT(v, "X-Forwarded-Proto: http\r\n");
 	if (q->host.len > 0) {
 		v = IOV_LIT(v, "X-Forwarded-Host: ");
 		v = IOV_MEM(v, q->host.p, q->host.len);

@@ -169,7 +169,8 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->conns_total, 1);
-		if (cconn_accept(w, fd, &ss, w->conf->listeners[li].proxy_protocol) == -1) {
+		if (cconn_accept(w, fd, &ss, w->conf->listeners[li].proxy_protocol,
+		    w->conf->listeners[li].tls.srv) == -1) {
 			close(fd);
 			accept_backoff(w, li, ENOMEM);
 			return;

@@ -14,6 +14,7 @@
 #include "worker/alog.h"
 #include "worker/cconn.h"
 #include "worker/exch.h"
+#include "worker/tls.h"
 #include "worker/worker-t.h"
 
 /* First letter of the termination code, by enum shm_end (see layout.h). */
@@ -170,7 +171,7 @@ access_line(struct cconn *c, char term[3])
 	struct exch *x = c->x;
 	const char *line = x->alog_req, *ref = line + strlen(line) + 1, *ua = ref + strlen(ref) + 1;
 	ev_tstamp now = ev_now(w->loop);
-	char urt[32], ust[8];
+	char urt[32], ust[8], tls[200] = "";
 	char *p = alog_reserve(&w->alog, 1024);
 	int n;
 
@@ -185,10 +186,14 @@ access_line(struct cconn *c, char term[3])
 		snprintf(urt, sizeof(urt), "-");
 		snprintf(ust, sizeof(ust), "-");
 	}
+	if (c->xp.ops == &xport_tls) {
+		memcpy(tls, " tls=", 5);
+		tls_describe(&c->xp, tls + 5, sizeof(tls) - 5);
+	}
 	n = snprintf(p, 1024, "%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\" src=%s ustatus=%s rt=%.3f "
-	    "urt=%s term=%s\n", c->peer, alog_stamp(&w->alog, now), line,
+	    "urt=%s term=%s%s\n", c->peer, alog_stamp(&w->alog, now), line,
 	    x->status ? x->status : 499, (unsigned long long)x->bytes_sent, ref, ua,
-	    x->src_name ? x->src_name : "-", ust, now - x->t_start, urt, term);
+	    x->src_name ? x->src_name : "-", ust, now - x->t_start, urt, term, tls);
 	if (n > 0)
 		alog_commit(&w->alog, (size_t)n < 1024 ? (size_t)n : 1023);
 }

@@ -378,7 +378,7 @@ Test(conf_load, unknown_key_in_source)
 	load_bad("bad_unknown_source_key.conf");
 	cr_assert_eq(errs.total, 1);
 	expect_err(5, "unknown key \"fooo\" in sources[0] (expected one of: name, address, "
-	    "weight, max_fails, fail_timeout, backup)");
+	    "weight, max_fails, fail_timeout, backup, tls)");
 }
 
 Test(conf_load, unknown_keys_in_nested_groups)
@@ -386,8 +386,8 @@ Test(conf_load, unknown_keys_in_nested_groups)
 	load_bad("bad_unknown_nested.conf");
 	cr_assert_eq(errs.total, 3);
 	expect_err(1, "unknown key \"colour\" in log (expected one of: error, level, access)");
-	expect_err(2, "unknown key \"tls\" in listeners[0] (expected one of: address, "
-	    "proxy_protocol)");
+	expect_err(2, "unknown key \"tls_x\" in listeners[0] (expected one of: address, "
+	    "proxy_protocol, tls)");
 	expect_err(6, "unknown key \"header_set\" in routes[0].request (expected one of: "
 	    "rewrite, header_add, header_hide)");
 }

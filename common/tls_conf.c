@@ -1,0 +1,314 @@
+/*
+ * TLS listener contexts: one SSL_CTX per certificate, configured alike; the
+ * first one's servername callback moves a connection to the context whose
+ * certificate names the client's SNI (exact names first, then wildcards).
+ */
+#include "common/tls_conf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#define NAME_MAX_LEN	255	/* a DNS name */
+
+/* One name a certificate is valid for, and the context that serves it. */
+struct tls_name {
+	char		name[NAME_MAX_LEN + 1];	/* lower case; "*.example.com" for a wildcard */
+	uint32_t	idx;
+};
+
+struct tls_srv {
+	SSL_CTX		**ctx;		/* one per certificate, [0] the default */
+	uint32_t	 nctx;
+	struct tls_name	*names;
+	uint32_t	 nnames;
+	uint8_t		 alpn[64];	/* what we speak, wire format */
+	uint32_t	 alpn_len;
+};
+
+static int	configure(struct tls_srv *s, SSL_CTX *ctx, const struct tls_conf *tc,
+    struct tls_err *err);
+static int	load_pair(SSL_CTX *ctx, const struct tls_cert_conf *cc, int i,
+    struct tls_err *err);
+static int	add_names(struct tls_srv *s, SSL_CTX *ctx, uint32_t idx);
+static int	add_name(struct tls_srv *s, const char *p, size_t len, uint32_t idx);
+static int	sni_cb(SSL *ssl, int *alert, void *arg);
+static int	alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg);
+static int	no_passphrase(char *buf, int size, int rwflag, void *u);
+static const char *ssl_reason(void);
+
+struct tls_srv *
+tls_srv_new(const struct tls_conf *tc, struct tls_err *err)
+{
+	struct tls_srv *s = calloc(1, sizeof(*s));
+	uint32_t i;
+
+	err->cert = -1;
+	err->field = TLS_EF_OTHER;
+	if (s == NULL || (s->ctx = calloc(tc->ncerts, sizeof(*s->ctx))) == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		free(s);
+		return NULL;
+	}
+	memcpy(s->alpn, tc->alpn, tc->alpn_len);
+	s->alpn_len = tc->alpn_len;
+	for (i = 0; i < tc->ncerts; i++) {
+		s->ctx[i] = SSL_CTX_new(TLS_server_method());
+		if (s->ctx[i] == NULL) {
+			snprintf(err->msg, sizeof(err->msg), "cannot create a TLS context: %s",
+			    ssl_reason());
+			goto fail;
+		}
+		s->nctx = i + 1;
+		if (configure(s, s->ctx[i], tc, err) == -1 ||
+		    load_pair(s->ctx[i], &tc->certs[i], (int)i, err) == -1)
+			goto fail;
+		if (add_names(s, s->ctx[i], i) == -1) {
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+			goto fail;
+		}
+	}
+	/* Only the first context sees the ClientHello's servername. */
+	if (s->nctx > 1) {
+		SSL_CTX_set_tlsext_servername_callback(s->ctx[0], sni_cb);
+		SSL_CTX_set_tlsext_servername_arg(s->ctx[0], s);
+	}
+	ERR_clear_error();
+	return s;
+fail:
+	ERR_clear_error();
+	tls_srv_free(s);
+	return NULL;
+}
+
+void
+tls_srv_free(struct tls_srv *s)
+{
+	uint32_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nctx; i++)
+		SSL_CTX_free(s->ctx[i]);
+	free(s->ctx);
+	free(s->names);
+	free(s);
+}
+
+struct ssl_ctx_st *
+tls_srv_ctx(const struct tls_srv *s)
+{
+	return s->ctx[0];
+}
+
+/* Everything but the certificate: the same on every context of a listener. */
+static int
+configure(struct tls_srv *s, SSL_CTX *ctx, const struct tls_conf *tc, struct tls_err *err)
+{
+	/*
+	 * No compression (CRIME), no renegotiation, the client's cipher order
+	 * (Mozilla intermediate: every listed suite is strong), and an EOF
+	 * without close_notify is a plain EOF: HTTP frames its own messages.
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
+	SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Idle connections give their buffers back; a retried write may move (tls.c). */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Resumption needs keys shared by every worker: phase 2 (session_tickets). */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_dh_auto(ctx, 1);
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+	if (SSL_CTX_set_min_proto_version(ctx, tc->min_version == TLS_V1_3 ? TLS1_3_VERSION :
+	    TLS1_2_VERSION) != 1) {
+		snprintf(err->msg, sizeof(err->msg), "cannot set the minimum version: %s",
+		    ssl_reason());
+		return -1;
+	}
+	if (SSL_CTX_set_cipher_list(ctx, tc->ciphers) != 1) {
+		err->field = TLS_EF_CIPHERS;
+		snprintf(err->msg, sizeof(err->msg), "no usable cipher in \"%.80s\": %s",
+		    tc->ciphers, ssl_reason());
+		return -1;
+	}
+	if (s->alpn_len > 0)
+		SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, s);
+	return 0;
+}
+
+/* The certificate chain and its key, checked readable and matching. */
+static int
+load_pair(SSL_CTX *ctx, const struct tls_cert_conf *cc, int i, struct tls_err *err)
+{
+	FILE *f;
+
+	err->cert = i;
+	err->field = TLS_EF_CERT;
+	if ((f = fopen(cc->certificate, "r")) == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "%.120s: cannot read: %s", cc->certificate,
+		    strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cc->certificate) != 1) {
+		snprintf(err->msg, sizeof(err->msg), "%.120s: not a PEM certificate chain: %s",
+		    cc->certificate, ssl_reason());
+		return -1;
+	}
+	err->field = TLS_EF_KEY;
+	if ((f = fopen(cc->key, "r")) == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "%.120s: cannot read: %s", cc->key,
+		    strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	if (SSL_CTX_use_PrivateKey_file(ctx, cc->key, SSL_FILETYPE_PEM) != 1) {
+		snprintf(err->msg, sizeof(err->msg), "%.120s: cannot load the private key "
+		    "(PEM, no passphrase): %s", cc->key, ssl_reason());
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err->msg, sizeof(err->msg), "%.100s: does not match the certificate "
+		    "%.60s", cc->key, cc->certificate);
+		return -1;
+	}
+	err->cert = -1;
+	err->field = TLS_EF_OTHER;
+	return 0;
+}
+
+/* The certificate's subjectAltName DNS names, or its common name without any. */
+static int
+add_names(struct tls_srv *s, SSL_CTX *ctx, uint32_t idx)
+{
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	GENERAL_NAMES *gens;
+	const GENERAL_NAME *g;
+	X509_NAME *subj;
+	char cn[NAME_MAX_LEN + 1];
+	int i, n, found = 0, rc = 0;
+
+	if (x == NULL)
+		return 0;
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	n = gens != NULL ? sk_GENERAL_NAME_num(gens) : 0;
+	for (i = 0; i < n && rc == 0; i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != GEN_DNS)
+			continue;
+		found = 1;
+		rc = add_name(s, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+		    (size_t)ASN1_STRING_length(g->d.dNSName), idx);
+	}
+	GENERAL_NAMES_free(gens);
+	subj = X509_get_subject_name(x);
+	if (!found && rc == 0 && subj != NULL &&
+	    (n = X509_NAME_get_text_by_NID(subj, NID_commonName, cn, sizeof(cn))) > 0)
+		rc = add_name(s, cn, (size_t)n, idx);
+	return rc;
+}
+
+static int
+add_name(struct tls_srv *s, const char *p, size_t len, uint32_t idx)
+{
+	struct tls_name *nn;
+	size_t i;
+
+	if (len == 0 || len > NAME_MAX_LEN || memchr(p, '\0', len) != NULL)
+		return 0;	/* not a name a client can send */
+	nn = realloc(s->names, (s->nnames + 1) * sizeof(*s->names));
+	if (nn == NULL)
+		return -1;
+	s->names = nn;
+	nn = &s->names[s->nnames++];
+	for (i = 0; i < len; i++)
+		nn->name[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+	nn->name[len] = '\0';
+	nn->idx = idx;
+	return 0;
+}
+
+/*
+ * ClientHello servername: an exact name wins, then a wildcard covering one
+ * label ("*.example.com" matches "a.example.com", not "example.com" nor
+ * "a.b.example.com"); the first certificate in the file order among equals.
+ * Anything else (or no SNI) stays on the default context.
+ */
+static int
+sni_cb(SSL *ssl, int *alert, void *arg)
+{
+	const struct tls_srv *s = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), *dot;
+	int64_t wild = -1;
+	uint32_t i;
+
+	(void)alert;
+	if (name == NULL)
+		return SSL_TLSEXT_ERR_OK;
+	dot = strchr(name, '.');
+	for (i = 0; i < s->nnames; i++) {
+		const char *n = s->names[i].name;
+
+		if (strcasecmp(n, name) == 0) {
+			SSL_set_SSL_CTX(ssl, s->ctx[s->names[i].idx]);
+			return SSL_TLSEXT_ERR_OK;
+		}
+		if (wild < 0 && n[0] == '*' && n[1] == '.' && dot != NULL && dot != name &&
+		    strcasecmp(n + 1, dot) == 0)
+			wild = s->names[i].idx;
+	}
+	if (wild > 0)
+		SSL_set_SSL_CTX(ssl, s->ctx[wild]);
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* A client that offers ALPN but none of ours gets no_application_protocol. */
+static int
+alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+    unsigned int inlen, void *arg)
+{
+	const struct tls_srv *s = arg;
+	unsigned char *sel;
+
+	(void)ssl;
+	if (SSL_select_next_proto(&sel, outlen, s->alpn, s->alpn_len, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Keys are loaded unattended: an encrypted one is an error, never a prompt. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
+/* OpenSSL's first and last reasons ("no start line; PEM lib"), for the operator. */
+static const char *
+ssl_reason(void)
+{
+	static char buf[160];
+	const char *first = ERR_reason_error_string(ERR_peek_error());
+	const char *last = ERR_reason_error_string(ERR_peek_last_error());
+
+	if (first == NULL)
+		return last != NULL ? last : "unknown error";
+	if (last == NULL || strcmp(first, last) == 0)
+		return first;
+	snprintf(buf, sizeof(buf), "%s; %s", first, last);
+	return buf;
+}
