@@ -46,6 +46,9 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# The build options `sluice -v` reports.
+$(B)/obj/master/main.o: CFLAGS += '-DSLUICE_BUILD_OPT="$(strip $(OPT) $(SAN))"'
+
 $(B)/sluice: $(B)/obj/master/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -1689,3 +1689,13 @@ header_reserved(const char *name)
 			return true;
 	return false;
 }
+
+const char *
+conf_lib_version(void)
+{
+	static char v[32];
+
+	snprintf(v, sizeof(v), "libconfig %d.%d.%d", LIBCONFIG_VER_MAJOR, LIBCONFIG_VER_MINOR,
+	    LIBCONFIG_VER_REVISION);
+	return v;
+}

@@ -18,6 +18,9 @@
  */
 struct conf	*conf_load(const char *path, struct conf_errs *errs);
 
+/* "libconfig X.Y.Z", the library this binary was built with (static string). */
+const char	*conf_lib_version(void);
+
 /* Frees a conf from conf_load(); accepts NULL. */
 void		 conf_free(struct conf *c);
 

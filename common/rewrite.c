@@ -293,3 +293,12 @@ rewrite_valid_target(const char *p, size_t len)
 			return 0;
 	return 1;
 }
+
+const char *
+rewrite_lib_version(void)
+{
+	static char v[32];
+
+	snprintf(v, sizeof(v), "oniguruma %s", onig_version());
+	return v;
+}

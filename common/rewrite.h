@@ -89,4 +89,7 @@ int		 rewrite_match(const struct rewrite *rw, struct rewrite_ctx *ctx, const cha
  */
 int		 rewrite_valid_target(const char *p, size_t len);
 
+/* "oniguruma X.Y.Z", the library in use (static string). */
+const char	*rewrite_lib_version(void);
+
 #endif

@@ -312,3 +312,9 @@ ssl_reason(void)
 	snprintf(buf, sizeof(buf), "%s; %s", first, last);
 	return buf;
 }
+
+const char *
+tls_lib_version(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION);
+}

@@ -44,4 +44,7 @@ void			 tls_srv_free(struct tls_srv *s);
 /* The default context (first certificate): new connections start on it. */
 struct ssl_ctx_st	*tls_srv_ctx(const struct tls_srv *s);
 
+/* "OpenSSL X.Y.Z ...", the library in use (static string). */
+const char	*tls_lib_version(void);
+
 #endif

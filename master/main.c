@@ -14,10 +14,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ev.h>
+
 #include "common/conf.h"
 #include "common/conf_load.h"
 #include "common/handoff.h"
 #include "common/log.h"
+#include "common/rewrite.h"
+#include "common/tls_conf.h"
+#include "common/version.h"
 #include "master/listen.h"
 #include "master/publish.h"
 #include "master/spawn.h"
@@ -26,7 +31,8 @@
 
 #define DEFAULT_CONF	"/etc/sluice/sluice.conf"
 
-static void	usage(void);
+static void	usage(FILE *out, int status);
+static void	version(void);
 static int	send_signal(const struct conf *c, const char *name);
 static int	is_master(const struct conf *c, long pid, char *why, size_t whylen);
 static int	write_pidfile(const char *path);
@@ -80,15 +86,32 @@ raise_nofile(const struct conf *c)
 }
 
 static void
-usage(void)
+usage(FILE *out, int status)
 {
-	fprintf(stderr,
-	    "usage: sluice [-c FILE] [-t] [-f] [-s reload|quit|stop|reopen|upgrade]\n"
+	fprintf(out,
+	    "usage: sluice [-c FILE] [-t] [-f] [-s reload|quit|stop|reopen|upgrade] [-v] [-h]\n"
 	    "  -c FILE  configuration file (default " DEFAULT_CONF ")\n"
 	    "  -t       test the configuration and exit\n"
 	    "  -f       stay in the foreground\n"
-	    "  -s SIG   send a signal to the running master (pid from pid_file)\n");
-	exit(1);
+	    "  -s SIG   send a signal to the running master (pid from pid_file)\n"
+	    "  -v       print the version, build options and library versions (--version)\n"
+	    "  -h       print this help (--help)\n");
+	exit(status);
+}
+
+#ifndef SLUICE_BUILD_OPT
+#define SLUICE_BUILD_OPT	"unknown"
+#endif
+
+/* -v: what this binary is and what it was built with. */
+static void
+version(void)
+{
+	printf("sluice %s\n", SLUICE_VERSION);
+	printf("build: cc %s, flags %s\n", __VERSION__, SLUICE_BUILD_OPT);
+	printf("libraries: libev %d.%d, %s, %s, %s\n", ev_version_major(), ev_version_minor(),
+	    conf_lib_version(), rewrite_lib_version(), tls_lib_version());
+	exit(0);
 }
 
 /*
@@ -316,8 +339,14 @@ main(int argc, char **argv)
 	int fds[HANDOFF_MAX_LISTEN];
 	sigset_t set;
 
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
 	upgrade_init(argc, argv);
-	while ((ch = getopt(argc, argv, "c:tfs:h")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:tfs:vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -331,12 +360,18 @@ main(int argc, char **argv)
 		case 's':
 			sig = optarg;
 			break;
+		case 'v':
+			version();
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, 1);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 1);
 	memset(&errs, 0, sizeof(errs));
 	c = conf_load(file, &errs);
 	if (c == NULL) {

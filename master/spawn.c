@@ -19,6 +19,7 @@
 #include "common/conf_load.h"
 #include "common/handoff.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "common/pdeath.h"
 #include "master/health.h"
 #include "master/listen.h"
@@ -569,6 +570,28 @@ sup_stopped(struct sup *m, double t)
 	return 0;
 }
 
+/* The start line: version, configuration file, every listener, workers, pid. */
+static void
+log_start_line(const char *file, const struct gen *g)
+{
+	char addrs[512];
+	size_t o = 0;
+	uint32_t i;
+	int n;
+
+	addrs[0] = '\0';
+	for (i = 0; i < g->conf->nlisteners && o < sizeof(addrs); i++) {
+		n = snprintf(addrs + o, sizeof(addrs) - o, "%s%s%s", i ? ", " : "",
+		    g->conf->listeners[i].addr.text,
+		    g->conf->listeners[i].tls.enabled ? " (tls)" : "");
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	log_info("sluice %s ready: config %s, listening on %s, %u worker(s), pid %d",
+	    SLUICE_VERSION, file, addrs, g->nslots, (int)getpid());
+}
+
 int
 spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *shm)
 {
@@ -587,8 +610,7 @@ spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *s
 	for (i = 0; i < m.cur->nslots; i++)
 		spawn_one(m.cur, i);
 	checker_start(m.cur, m.gens, m.ngens);
-	log_info("ready: %u worker(s), %u listener(s), pid %d", m.cur->nslots,
-	    m.cur->ho.nlisten, (int)getpid());
+	log_start_line(file, m.cur);
 
 	spawn_sigset(&set);
 	for (;;) {

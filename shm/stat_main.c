@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/conf_shm.h"
+#include "common/version.h"
 #include "shm/shm.h"
 #include "shm/stat_print.h"
 #include "shm/stats.h"
@@ -43,7 +44,8 @@ usage(FILE *out)
 	    "  -c FILE       take the shm name from this configuration file\n"
 	    "  --json        one JSON document\n"
 	    "  --prometheus  Prometheus text exposition format\n"
-	    "  -w SECONDS    refresh every SECONDS until interrupted\n", DEFAULT_SHM);
+	    "  -w SECONDS    refresh every SECONDS until interrupted\n"
+	    "  --version     print sluice-stat's version\n", DEFAULT_SHM);
 }
 
 static void
@@ -102,6 +104,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "json", no_argument, NULL, 'J' },
 		{ "prometheus", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfile = NULL;
@@ -132,6 +135,10 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sluice-stat %s (reads shm layout %d.x)\n", SLUICE_VERSION,
+			    SHM_VER_MAJOR);
 			return 0;
 		default:
 			usage(stderr);

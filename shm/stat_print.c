@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "shm/shm.h"
 #include "shm/stats.h"
 
@@ -209,7 +210,7 @@ stat_print_json(const struct shm_seg *seg, const struct stats_snap *s)
 	const struct stats_totals *t = &s->tot;
 	uint32_t i, n;
 
-	printf("{\"shm\": ");
+	printf("{\"reader_version\": \"%s\", \"shm\": ", SLUICE_VERSION);
 	json_str(seg->name);
 	printf(", \"layout\": \"%u.%u\", \"master_pid\": %d, \"master_alive\": %s, "
 	    "\"conf_gen\": %u, \"start_time\": %llu, \"uptime_s\": %llu, \"torn\": %s,\n",
