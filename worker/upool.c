@@ -12,6 +12,8 @@
 #include "worker/uconn.h"
 #include "worker/worker-t.h"
 
+#define UPOOL_KA_MARGIN	0.5	/* seconds kept from a source's Keep-Alive timeout */
+
 static void	unlink_idle(struct uconn *u);
 static void	idle_end(struct uconn *u);
 static void	idle_io_cb(struct ev_loop *loop, ev_io *io, int revents);
@@ -74,7 +76,7 @@ upool_get(struct upool *p, ev_tstamp now)
 		/* The read watcher stays registered; the caller switches its callback. */
 		ev_timer_stop(u->w->loop, &u->idle);
 		/* Leave a margin so we never send just as the backend times out. */
-		if (u->expires == 0 || u->expires - 0.5 > now)
+		if (u->expires == 0 || u->expires - UPOOL_KA_MARGIN > now)
 			return u;
 		uconn_close(u);
 	}
@@ -93,8 +95,13 @@ upool_put(struct uconn *u, ev_tstamp idle_timeout)
 		return;
 	}
 	u->owner = NULL;
-	if (u->expires != 0 && u->expires - ev_now(loop) < tmo)
-		tmo = u->expires - ev_now(loop);
+	/*
+	 * The idle timer ends where upool_get() would stop handing it out: a
+	 * connection within the margin of its Keep-Alive deadline is of no use
+	 * and is not parked holding a descriptor.
+	 */
+	if (u->expires != 0 && u->expires - UPOOL_KA_MARGIN - ev_now(loop) < tmo)
+		tmo = u->expires - UPOOL_KA_MARGIN - ev_now(loop);
 	if (tmo <= 0) {
 		uconn_close(u);
 		return;

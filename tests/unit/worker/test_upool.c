@@ -275,6 +275,18 @@ Test(upool, expired_keep_alive_not_parked)
 	cr_assert_eq(closed(pa), 1);
 }
 
+/* Within the margin of its deadline it could never be handed out: not parked. */
+Test(upool, keep_alive_within_margin_not_parked)
+{
+	int pa;
+	struct uconn *a = conn(&pa);
+
+	a->expires = ev_now(w.loop) + 0.3;
+	upool_put(a, 30.);
+	cr_assert_eq(pool.nidle, 0);
+	cr_assert_eq(closed(pa), 1);
+}
+
 Test(upool, keep_alive_shortens_the_idle_timer)
 {
 	int pa, pb;
