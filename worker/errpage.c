@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "worker/cconn.h"
 #include "worker/exch.h"
+#include "worker/route.h"
 #include "worker/worker-t.h"
 
 #define PAGE_FMT	"<html><head><title>%d %s</title></head><body><h1>%d %s</h1>" \
@@ -55,7 +56,11 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 			xend_copy_request(c, 1);
 	}
 	if (status >= 500)
-		log_warnx("conn=%llu: %d %s for %s", (unsigned long long)c->id, status, txt, c->peer);
+		log_warnx("conn=%llu: %d %s for %s: route at line %d, source %s, cause %s, "
+		    "after %.3fs", (unsigned long long)c->id, status, txt, c->peer,
+		    x->route != NULL ? x->route->conf->line : 0,
+		    x->src_name != NULL ? x->src_name : "-", xend_cause_name(cause),
+		    x->started ? ev_now(c->w->loop) - x->t_start : 0.);
 	/* Outside an exchange the head was not understood: nothing can follow it. */
 	head_only = in_exch && x->meth == HTTP1_M_HEAD;
 	close_after |= x->cli_close || !in_exch || !x->views_ok || c->w->draining;

@@ -123,6 +123,11 @@ def test_errors_with_a_resetting_backend(env, tmp_path):
     assert errors == 3 and ends["source_reset"] == 3
     lines = access_lines(log, 3)
     assert len(lines) == 3 and all('" 502 ' in ln and ln.endswith("term=RH") for ln in lines), lines
+    # The error-log line of each 502 names the route, the source, the cause and the time.
+    errs = [ln for ln in s.log().splitlines() if "502 Bad Gateway for 127.0.0.1" in ln]
+    assert len(errs) == 3, s.log()[-2000:]
+    assert all(re.search(r"route at line \d+, source raw, cause source_reset, after \d+\.\d{3}s",
+                         ln) for ln in errs), errs
 
 
 def test_bad_clients_400_408_414_431(env, tmp_path):
