@@ -760,3 +760,26 @@ shm_health_read(const struct shm_source *src, struct shm_health_rec *h)
 	}
 	return -1;
 }
+
+const char *
+shm_end_name(uint32_t cause)
+{
+	static const char *const names[SHM_END__COUNT] = {
+		[SHM_END_OK] = "ok",
+		[SHM_END_CLI_ABORT] = "client_abort",
+		[SHM_END_CLI_TIMEOUT] = "client_timeout",
+		[SHM_END_CLI_BAD] = "bad_request",
+		[SHM_END_CLI_ERROR] = "client_error",
+		[SHM_END_NO_ROUTE] = "no_route",
+		[SHM_END_SRV_CONNECT] = "connect_failed",
+		[SHM_END_SRV_RESET] = "source_reset",
+		[SHM_END_SRV_TIMEOUT] = "source_timeout",
+		[SHM_END_SRV_MALFORMED] = "source_malformed",
+		[SHM_END_LOCAL] = "local_shortage",
+		[SHM_END_INTERNAL] = "internal",
+		[SHM_END_LOOP] = "loop",
+		[SHM_END_KILLED] = "killed",
+	};
+
+	return cause < SHM_END__COUNT ? names[cause] : "unknown";
+}

@@ -356,4 +356,10 @@ shm_route_ticket(struct shm_route *rt)
 	return atomic_fetch_add_explicit(&rt->rr_ticket, 1, memory_order_relaxed);
 }
 
+/*
+ * The name of an exchange end cause (enum shm_end): "ok", "client_abort",
+ * ...; what sluice-stat prints and the error log says. "unknown" out of range.
+ */
+const char	*shm_end_name(uint32_t cause);
+
 #endif

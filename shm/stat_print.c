@@ -101,7 +101,7 @@ stat_print_table(const struct shm_seg *seg, const struct stats_snap *s)
 	printf("ends");
 	for (k = 0; k < SHM_END__COUNT; k++)
 		if (t->ends[k] != 0 || k == SHM_END_OK)
-			printf(" %s %llu", stats_end_name(k), (unsigned long long)t->ends[k]);
+			printf(" %s %llu", shm_end_name(k), (unsigned long long)t->ends[k]);
 	printf("\n\n");
 
 	printf("%-6s %-8s %-9s %7s %10s %9s\n", "WORKER", "PID", "STATE", "CONNS", "REQUESTS",
@@ -190,7 +190,7 @@ json_ends(const uint64_t *ends)
 
 	printf("\"ends\": {");
 	for (k = 0; k < SHM_END__COUNT; k++)
-		printf("%s\"%s\": %llu", k ? ", " : "", stats_end_name(k),
+		printf("%s\"%s\": %llu", k ? ", " : "", shm_end_name(k),
 		    (unsigned long long)ends[k]);
 	putchar('}');
 }
@@ -420,7 +420,7 @@ prom_workers(const struct stats_snap *s)
 	for (i = 0; i < s->nw; i++)
 		for (k = 0; k < SHM_END__COUNT; k++)
 			printf("sluice_worker_exchanges_total{worker=\"%u\",cause=\"%s\"} %llu\n",
-			    s->workers[i].idx, stats_end_name((uint32_t)k),
+			    s->workers[i].idx, shm_end_name((uint32_t)k),
 			    (unsigned long long)s->workers[i].ends[k]);
 }
 
@@ -495,7 +495,7 @@ prom_sources(const struct stats_snap *s)
 		for (k = 0; k < SHM_END__COUNT; k++) {
 			printf("sluice_source_exchanges_total{source=");
 			prom_label(o->name);
-			printf(",cause=\"%s\"} %llu\n", stats_end_name((uint32_t)k),
+			printf(",cause=\"%s\"} %llu\n", shm_end_name((uint32_t)k),
 			    (unsigned long long)o->ends[k]);
 		}
 	}

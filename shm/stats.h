@@ -148,7 +148,5 @@ const char	*stats_worker_state_name(uint32_t state);
  * state's name. Never NULL. */
 const char	*stats_worker_state(const struct stats_worker *w);
 const char	*stats_reason_name(uint32_t reason);
-/* "ok", "client_abort", ... for enum shm_end; "unknown" out of range. */
-const char	*stats_end_name(uint32_t cause);
 
 #endif

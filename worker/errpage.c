@@ -8,6 +8,7 @@
 #include "common/http1.h"
 #include "common/io.h"
 #include "common/log.h"
+#include "shm/shm.h"
 #include "worker/cconn.h"
 #include "worker/exch.h"
 #include "worker/route.h"
@@ -59,7 +60,7 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 		log_warnx("conn=%llu: %d %s for %s: route at line %d, source %s, cause %s, "
 		    "after %.3fs", (unsigned long long)c->id, status, txt, c->peer,
 		    x->route != NULL ? x->route->conf->line : 0,
-		    x->src_name != NULL ? x->src_name : "-", xend_cause_name(cause),
+		    x->src_name != NULL ? x->src_name : "-", shm_end_name(cause),
 		    x->started ? ev_now(c->w->loop) - x->t_start : 0.);
 	/* Outside an exchange the head was not understood: nothing can follow it. */
 	head_only = in_exch && x->meth == HTTP1_M_HEAD;

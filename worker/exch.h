@@ -249,8 +249,6 @@ void		xend_finish(struct cconn *c, int reuse_up);
  * raw: the head did not parse, so its first line is taken from c->in.
  */
 void		xend_copy_request(struct cconn *c, int raw);
-/* A cause's name ("ok", "source_reset", ...), the one sluice-stat shows. */
-const char	*xend_cause_name(enum shm_end cause);
 /* Termination code letters of a cause ("-", "C", ...) and of a phase. */
 char		xend_cause_letter(enum shm_end cause);
 char		xend_phase_letter(const struct cconn *c);

@@ -38,30 +38,6 @@ static const char cause_letters[SHM_END__COUNT] = {
 static size_t	copy_esc(char *dst, size_t cap, const char *p, uint32_t len);
 static void	access_line(struct cconn *c, char term[3]);
 
-/* The cause's name in logs, as sluice-stat names it. */
-static const char *const cause_names[SHM_END__COUNT] = {
-	[SHM_END_OK] = "ok",
-	[SHM_END_CLI_ABORT] = "client_abort",
-	[SHM_END_CLI_TIMEOUT] = "client_timeout",
-	[SHM_END_CLI_BAD] = "bad_request",
-	[SHM_END_CLI_ERROR] = "client_error",
-	[SHM_END_NO_ROUTE] = "no_route",
-	[SHM_END_SRV_CONNECT] = "connect_failed",
-	[SHM_END_SRV_RESET] = "source_reset",
-	[SHM_END_SRV_TIMEOUT] = "source_timeout",
-	[SHM_END_SRV_MALFORMED] = "source_malformed",
-	[SHM_END_LOCAL] = "local_shortage",
-	[SHM_END_INTERNAL] = "internal",
-	[SHM_END_LOOP] = "loop",
-	[SHM_END_KILLED] = "killed",
-};
-
-const char *
-xend_cause_name(enum shm_end cause)
-{
-	return (unsigned)cause < SHM_END__COUNT ? cause_names[cause] : "unknown";
-}
-
 char
 xend_cause_letter(enum shm_end cause)
 {

@@ -622,3 +622,18 @@ Test(layout, passive_marks)
 	cr_expect_eq(shm_source_note_failure(s, 300, 0, 10, SHM_R_CONNECT), 0, "max_fails 0");
 	shm_detach(&seg);
 }
+
+/* Every end cause has its own name; the names are what sluice-stat prints. */
+Test(layout, end_cause_names)
+{
+	uint32_t i, j;
+
+	cr_expect_str_eq(shm_end_name(SHM_END_OK), "ok");
+	cr_expect_str_eq(shm_end_name(SHM_END_SRV_RESET), "source_reset");
+	cr_expect_str_eq(shm_end_name(SHM_END__COUNT), "unknown");
+	for (i = 0; i < SHM_END__COUNT; i++) {
+		cr_assert_not_null(shm_end_name(i));
+		for (j = 0; j < i; j++)
+			cr_expect_str_neq(shm_end_name(i), shm_end_name(j));
+	}
+}
