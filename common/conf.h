@@ -60,8 +60,8 @@ struct tls_conf {
 	char			 ciphers[CONF_STR_MAX];	/* TLS 1.2 list; default Mozilla intermediate */
 	uint8_t			 alpn[64];	/* wire format; default "http/1.1" */
 	uint32_t		 alpn_len;	/* 0: no ALPN */
-	bool			 session_tickets;	/* true: not supported yet (issue 12 phase 2) */
-	uint32_t		 ticket_rotate;	/* seconds; not supported yet */
+	bool			 session_tickets;	/* default true: keys shared in shm (tls_tickets.c) */
+	uint32_t		 ticket_rotate;	/* seconds a key encrypts; it decrypts one more period */
 	struct tls_srv		*srv;		/* built at load, owned (conf_free); inherited over fork */
 };
 

@@ -52,7 +52,6 @@ typedef void group_check_fn(struct ld *ld, const config_setting_t *s, void *base
     const char *where);
 
 
-static bool	is_true(const config_setting_t *s);
 
 /*
  * Keys that are part of the schema but whose feature is not built yet. Their
@@ -67,9 +66,6 @@ static const struct unsupported {
 	unsup_fn	*when;
 	const char	*hint;
 } unsupported[] = {
-	{ "listeners[].tls.session_tickets",	is_true,	"issue 12 phase 2: ticket keys "
-	    "shared by all workers; set it to false" },
-	{ "listeners[].tls.ticket_rotate",	NULL,		"comes with session_tickets" },
 	{ "sources[].tls",			NULL,		"TLS to sources, issue 12" },
 	{ NULL,					NULL,			NULL },	/* all built */
 };
@@ -293,8 +289,8 @@ static const struct cf_cmd tls_cmds[] = {
 	    "an OpenSSL cipher list (TLS 1.2)"),
 	K_FN("alpn", struct tls_conf, alpn, alpn_len, 0, fn_alpn,
 	    "an array of protocol names [ \"http/1.1\" ]"),
-	K_BOOL("session_tickets", struct tls_conf, session_tickets, false),
-	K_U32("ticket_rotate", struct tls_conf, ticket_rotate, 60, 86400, 3600),
+	K_BOOL("session_tickets", struct tls_conf, session_tickets, true),
+	K_U32("ticket_rotate", struct tls_conf, ticket_rotate, 1, 86400, 3600),
 	K_END
 };
 
@@ -1244,12 +1240,6 @@ fn_upgrade(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, v
 		}
 		memcpy(r->upgrade[r->nupgrade++], v, strlen(v) + 1);
 	}
-}
-
-static bool
-is_true(const config_setting_t *s)
-{
-	return config_setting_type(s) == CONFIG_TYPE_BOOL && config_setting_get_bool(s);
 }
 
 /* ALPN protocols, in wire format; sluice speaks HTTP/1.1 only. */

@@ -11,9 +11,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+
+#include "common/tls_tickets.h"
 
 #define NAME_MAX_LEN	255	/* a DNS name */
 
@@ -41,6 +46,8 @@ static int	add_name(struct tls_srv *s, const char *p, size_t len, uint32_t idx);
 static int	sni_cb(SSL *ssl, int *alert, void *arg);
 static int	alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     const unsigned char *in, unsigned int inlen, void *arg);
+static int	ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
+    EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc);
 static int	no_passphrase(char *buf, int size, int rwflag, void *u);
 static const char *ssl_reason(void);
 
@@ -118,13 +125,25 @@ configure(struct tls_srv *s, SSL_CTX *ctx, const struct tls_conf *tc, struct tls
 	 * without close_notify is a plain EOF: HTTP frames its own messages.
 	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	/* Idle connections give their buffers back; a retried write may move (tls.c). */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	/* Resumption needs keys shared by every worker: phase 2 (session_tickets). */
+	/*
+	 * No per-worker session cache (a client may come back to any worker):
+	 * resumption is by stateless tickets under the master's shared keys
+	 * (common/tls_tickets.c), valid one rotation period.
+	 */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"sluice", 6);
+	if (tc->session_tickets) {
+		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
+		/* A key encrypts one period, then decrypts one more. */
+		SSL_CTX_set_timeout(ctx, 2 * (long)tc->ticket_rotate);
+	} else {
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_num_tickets(ctx, 0);
+	}
 	SSL_CTX_set_dh_auto(ctx, 1);
 	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
 	if (SSL_CTX_set_min_proto_version(ctx, tc->min_version == TLS_V1_3 ? TLS1_3_VERSION :
@@ -284,6 +303,47 @@ alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsign
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ * Session tickets under the shared keys: new tickets with the current key
+ * (AES-256-CBC, HMAC-SHA256, a random IV each); a ticket under the previous
+ * key is accepted and renewed; an unknown or expired one means a full
+ * handshake.
+ */
+static int
+ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *ectx,
+    EVP_MAC_CTX *hctx, int enc)
+{
+	static char digest[] = "SHA256";
+	OSSL_PARAM params[3];
+	struct tkey k;
+	int rc = 1;
+
+	(void)ssl;
+	if (enc) {
+		if (tickets_current(&k) == -1 || RAND_bytes(iv, 16) != 1) {
+			OPENSSL_cleanse(&k, sizeof(k));
+			return 0;	/* no ticket this time */
+		}
+		memcpy(name, k.name, TKEY_NAME_LEN);
+		if (EVP_EncryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1)
+			rc = -1;
+	} else {
+		rc = tickets_find(name, &k);
+		if (rc <= 0)
+			return 0;	/* unknown or expired: full handshake */
+		if (EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1)
+			rc = -1;
+	}
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k.hmac,
+	    TKEY_HMAC_LEN);
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+	params[2] = OSSL_PARAM_construct_end();
+	if (rc > 0 && EVP_MAC_CTX_set_params(hctx, params) != 1)
+		rc = -1;
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rc;
 }
 
 /* Keys are loaded unattended: an encrypted one is an error, never a prompt. */

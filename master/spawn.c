@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "common/pdeath.h"
+#include "common/tls_tickets.h"
 #include "master/health.h"
 #include "master/listen.h"
 #include "master/publish.h"
@@ -440,6 +441,7 @@ struct sup {
 };
 
 static int	sup_wait(struct sup *m, sigset_t *set);
+static uint32_t	ticket_period(const struct conf *c);
 static void	sup_stop(struct sup *m, int sig);
 static void	sup_reload(struct sup *m, const char *file);
 static void	sup_retire(struct sup *m, double t);
@@ -451,7 +453,7 @@ sup_wait(struct sup *m, sigset_t *set)
 {
 	struct timespec ts;
 	siginfo_t info;
-	double t = now_s(), next = t + 1.0;
+	double t = now_s(), next = t + 1.0, d;
 	uint32_t i;
 
 	for (i = 0; i < m->cur->nslots; i++)
@@ -459,6 +461,9 @@ sup_wait(struct sup *m, sigset_t *set)
 			next = m->cur->slots[i].respawn_at;
 	if (m->deadline != 0 && m->deadline < next)
 		next = m->deadline;
+	/* Rotates the ticket keys when due; wakes for the next rotation. */
+	if (t + (d = tickets_tick()) < next)
+		next = t + d;
 	if (next < t)
 		next = t;
 	ts.tv_sec = (time_t)(next - t);
@@ -519,6 +524,7 @@ sup_reload(struct sup *m, const char *file)
 	cur->deadline = now_s() + cur->conf->timeouts.graceful + STOP_GRACE;
 	signal_gen(cur, SIGQUIT);
 	m->gens[m->ngens++] = g;
+	tickets_set_period(ticket_period(g->conf));
 	log_info("reload: generation %u started with %u worker(s); generation %u draining",
 	    g->ho.generation, g->nslots, cur->ho.generation);
 	m->cur = g;
@@ -570,6 +576,19 @@ sup_stopped(struct sup *m, double t)
 	return 0;
 }
 
+/* The shortest ticket_rotate of the listeners that issue tickets (1 h if none). */
+static uint32_t
+ticket_period(const struct conf *c)
+{
+	uint32_t i, p = 0;
+
+	for (i = 0; i < c->nlisteners; i++)
+		if (c->listeners[i].tls.enabled && c->listeners[i].tls.session_tickets &&
+		    (p == 0 || c->listeners[i].tls.ticket_rotate < p))
+			p = c->listeners[i].tls.ticket_rotate;
+	return p != 0 ? p : 3600;
+}
+
 /* The start line: version, configuration file, every listener, workers, pid. */
 static void
 log_start_line(const char *file, const struct gen *g)
@@ -603,6 +622,9 @@ spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *s
 	int sig;
 
 	seg = shm;
+	/* Before any worker forks: they inherit the mapping. */
+	if (tickets_open(upgrade_inherited(), ticket_period(conf), err, sizeof(err)) == -1)
+		log_warnx("%s; TLS clients get full handshakes only", err);
 	m.cur = gen_new(conf, fds, 1, err, sizeof(err));
 	if (m.cur == NULL)
 		fatalx("%s", err);

@@ -17,6 +17,7 @@
 #include "common/conf.h"
 #include "common/handoff.h"
 #include "common/log.h"
+#include "common/tls_tickets.h"
 
 static char	**saved_argv;
 static char	 exe[PATH_MAX];
@@ -90,6 +91,14 @@ upgrade_exec(const int *fds, uint32_t n, const char *pid_file)
 		for (i = 0; i < n; i++)
 			fcntl(fds[i], F_SETFD, 0);	/* survive the exec */
 		setenv(UPGRADE_ENV_FDS, list, 1);
+		if (tickets_fd() != -1) {
+			/* The new binary shares the session-ticket keys. */
+			char tfd[16];
+
+			snprintf(tfd, sizeof(tfd), "%d", tickets_fd());
+			fcntl(tickets_fd(), F_SETFD, 0);
+			setenv(TICKETS_ENV_FD, tfd, 1);
+		}
 		setenv(UPGRADE_ENV_FROM, from, 1);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC	UINT64_C(0x3130454349554c53)	/* "SLUICE01" in memory, fixed */
-#define SHM_VER_MAJOR	2	/* incompatible layout */
+#define SHM_VER_MAJOR	3	/* incompatible layout */
 #define SHM_VER_MINOR	0	/* fields appended into reserved space */
 
 #define SHM_CACHE_LINE		64
@@ -209,7 +209,11 @@ struct shm_worker {
 	_Atomic uint64_t	base_bytes_out;
 	_Atomic uint64_t	base_resp[5];
 	_Atomic uint64_t	base_errors;
-	uint64_t		reserved[1];
+	/* 3.0: TLS listeners (handshakes the client completed, by kind) */
+	_Atomic uint64_t	tls_full;	/* full handshakes */
+	_Atomic uint64_t	tls_resumed;	/* resumed from a session ticket */
+	_Atomic uint64_t	tls_failed;	/* handshakes that failed (alert, bad record) */
+	uint64_t		reserved[6];
 };
 
 /*

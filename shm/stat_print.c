@@ -17,6 +17,7 @@ static void	json_rate(double r);
 static void	json_resp(const uint64_t *resp);
 static void	json_guards(uint64_t emfile, uint64_t pauses, uint64_t regex, uint64_t local,
 	    uint64_t loops);
+static void	json_tls(uint64_t full, uint64_t resumed, uint64_t failed);
 static void	json_ends(const uint64_t *ends);
 static void	prom_label(const char *v);
 static void	prom_head(const char *name, const char *type, const char *help);
@@ -94,6 +95,9 @@ stat_print_table(const struct shm_seg *seg, const struct stats_snap *s)
 	    "loops %llu\n", (unsigned long long)t->accept_emfile,
 	    (unsigned long long)t->accept_pauses, (unsigned long long)t->regex_aborts,
 	    (unsigned long long)t->local_errors, (unsigned long long)t->loops);
+	printf("tls handshakes full %llu  resumed %llu  failed %llu\n",
+	    (unsigned long long)t->tls_full, (unsigned long long)t->tls_resumed,
+	    (unsigned long long)t->tls_failed);
 	printf("responses 1xx %llu  2xx %llu  3xx %llu  4xx %llu  5xx %llu\n",
 	    (unsigned long long)t->resp[0], (unsigned long long)t->resp[1],
 	    (unsigned long long)t->resp[2], (unsigned long long)t->resp[3],
@@ -173,6 +177,14 @@ json_rate(double r)
 }
 
 /* The guard counters, as JSON members without braces. */
+/* Appended to an object: ", \"tls\": {...}". */
+static void
+json_tls(uint64_t full, uint64_t resumed, uint64_t failed)
+{
+	printf(", \"tls\": {\"full\": %llu, \"resumed\": %llu, \"failed\": %llu}",
+	    (unsigned long long)full, (unsigned long long)resumed, (unsigned long long)failed);
+}
+
 static void
 json_guards(uint64_t emfile, uint64_t pauses, uint64_t regex, uint64_t local, uint64_t loops)
 {
@@ -230,6 +242,7 @@ stat_print_json(const struct shm_seg *seg, const struct stats_snap *s)
 	    "\"workers_stalled\": %u, \"workers_configured\": %u, ", (unsigned long long)t->errors,
 	    (long long)t->active, t->workers_running, t->workers_stalled, s->nworkers);
 	json_guards(t->accept_emfile, t->accept_pauses, t->regex_aborts, t->local_errors, t->loops);
+	json_tls(t->tls_full, t->tls_resumed, t->tls_failed);
 	printf(", ");
 	json_ends(t->ends);
 	printf("},\n");
@@ -251,6 +264,7 @@ stat_print_json(const struct shm_seg *seg, const struct stats_snap *s)
 		printf(", ");
 		json_guards(w->accept_emfile, w->accept_pauses, w->regex_aborts, w->local_errors,
 		    w->loops);
+		json_tls(w->tls_full, w->tls_resumed, w->tls_failed);
 		printf(", ");
 		json_ends(w->ends);
 		printf(", \"errors\": %llu, \"conf_gen\": %llu, \"spawns\": %llu, "
@@ -409,6 +423,17 @@ prom_workers(const struct stats_snap *s)
 	prom_head("sluice_worker_loops_total", "counter",
 	    "Requests refused as forwarding loops (508).");
 	PROM_WORKERS(s, "sluice_worker_loops_total", "%llu", (unsigned long long)w->loops);
+	prom_head("sluice_worker_tls_handshakes_total", "counter",
+	    "TLS handshakes completed on listeners, by kind (full or resumed).");
+	for (i = 0; i < s->nw; i++)
+		printf("sluice_worker_tls_handshakes_total{worker=\"%u\",kind=\"full\"} %llu\n"
+		    "sluice_worker_tls_handshakes_total{worker=\"%u\",kind=\"resumed\"} %llu\n",
+		    s->workers[i].idx, (unsigned long long)s->workers[i].tls_full,
+		    s->workers[i].idx, (unsigned long long)s->workers[i].tls_resumed);
+	prom_head("sluice_worker_tls_failed_total", "counter",
+	    "TLS handshakes on listeners that failed (alert, protocol error).");
+	PROM_WORKERS(s, "sluice_worker_tls_failed_total", "%llu",
+	    (unsigned long long)w->tls_failed);
 	prom_head("sluice_worker_responses_total", "counter", "Responses by status class.");
 	for (i = 0; i < s->nw; i++)
 		for (k = 0; k < 5; k++)

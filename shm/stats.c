@@ -133,6 +133,9 @@ read_worker(const struct shm_worker *ws, uint32_t w, struct stats_worker *o,
 	o->regex_aborts = LD(&ws->regex_aborts);
 	o->local_errors = LD(&ws->local_errors);
 	o->loops = LD(&ws->loops);
+	o->tls_full = LD(&ws->tls_full);
+	o->tls_resumed = LD(&ws->tls_resumed);
+	o->tls_failed = LD(&ws->tls_failed);
 	for (k = 0; k < SHM_END__COUNT; k++)
 		o->ends[k] = LD(&ws->ends[k]);
 	o->conf_gen = LD(&ws->conf_gen);
@@ -148,6 +151,9 @@ read_worker(const struct shm_worker *ws, uint32_t w, struct stats_worker *o,
 	t->regex_aborts += o->regex_aborts;
 	t->local_errors += o->local_errors;
 	t->loops += o->loops;
+	t->tls_full += o->tls_full;
+	t->tls_resumed += o->tls_resumed;
+	t->tls_failed += o->tls_failed;
 	for (k = 0; k < SHM_END__COUNT; k++)
 		t->ends[k] += o->ends[k];
 	if (o->state == SHM_W_RUNNING || o->state == SHM_W_DRAINING)

@@ -516,12 +516,15 @@ proxy_header(struct cconn *c)
 static enum step
 tls_step(struct cconn *c)
 {
+	struct shm_worker *sw;
 	enum tls_hs r;
 
 	if (c->xp.ops == &xport_tcp && tls_xport_init(&c->xp, c->tls) == -1)
 		return cconn_fail(c, SHM_END_LOCAL, "out of memory");
 	r = tls_handshake(&c->xp);
 	if (r == TLS_HS_DONE) {
+		sw = shm_worker(c->w->ho->shm, c->w->ho->shm_slot);
+		shm_add(tls_resumed(&c->xp) ? &sw->tls_resumed : &sw->tls_full, 1);
 		c->tls_hs = 0;
 		c->ready |= RDY_CR;	/* the request often follows the Finished message */
 		return STEP_NEXT;
@@ -529,6 +532,7 @@ tls_step(struct cconn *c)
 	if (r == TLS_HS_CLOSED)
 		return cconn_fail(c, SHM_END_OK, "client closed during the TLS handshake");
 	if (r == TLS_HS_ERR) {
+		shm_add(&shm_worker(c->w->ho->shm, c->w->ho->shm_slot)->tls_failed, 1);
 		log_info("conn=%llu: TLS handshake with %s failed: %s", (unsigned long long)c->id,
 		    c->peer, tls_error());
 		return cconn_fail(c, SHM_END_CLI_BAD, "TLS handshake failed");

@@ -92,6 +92,14 @@ tls_handshake(struct xport *t)
 	return TLS_HS_ERR;
 }
 
+int
+tls_resumed(const struct xport *t)
+{
+	const struct tls_conn *tc = t->ctx;
+
+	return SSL_session_reused(tc->ssl) == 1;
+}
+
 const char *
 tls_error(void)
 {

@@ -36,6 +36,9 @@ int		tls_xport_init(struct xport *t, const struct tls_srv *srv);
 /* Runs the server handshake as far as the socket allows. */
 enum tls_hs	tls_handshake(struct xport *t);
 
+/* After TLS_HS_DONE: was the session resumed (from a ticket)? */
+int		tls_resumed(const struct xport *t);
+
 /* Why the last handshake failed, for the error log (static storage). */
 const char	*tls_error(void);
 

@@ -25,10 +25,10 @@ def need_stat():
     assert os.access(STAT, os.X_OK), "no sluice-stat binary at %s (run make?)" % STAT
 
 
-# Golden layout 2.0 (shm/layout.h; tests/unit/shm/test_layout.c).
+# Golden layout 3.0 (shm/layout.h; tests/unit/shm/test_layout.c).
 MAGIC = 0x3130454349554C53
-VER_MAJOR = 2
-HDR, WORKER, WSRC, SOURCE, ROUTE = 256, 384, 1216, 384, 768
+VER_MAJOR = 3
+HDR, WORKER, WSRC, SOURCE, ROUTE = 256, 448, 1216, 384, 768
 HIST_BUCKETS = 114
 MW, MS, MR = 3, 4, 1
 

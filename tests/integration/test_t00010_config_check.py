@@ -73,9 +73,11 @@ def test_config_check_tls(tmp_path):
     assert rc == 0, out
     p = conf(tmp_path, dict(good, session_tickets=True, ticket_rotate=600))
     rc, out = run_sluice(["-t", "-c", str(p)])
-    assert rc != 0, out
-    assert "listeners[0].tls.session_tickets: not supported yet" in out, out
-    assert "listeners[0].tls.ticket_rotate: not supported yet" in out, out
+    assert rc == 0, out
+    p = conf(tmp_path, dict(good, ticket_rotate=0))
+    rc, out = run_sluice(["-t", "-c", str(p)])
+    assert rc != 0 and ":%d: listeners[0].tls.ticket_rotate: expected" % line_of(
+        p, "ticket_rotate") in out, out
 
     p = conf(tmp_path, good, ' tls = { verify = true; };')
     rc, out = run_sluice(["-t", "-c", str(p)])

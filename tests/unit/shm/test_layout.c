@@ -68,7 +68,7 @@ TestSuite(layout, .init = setup, .fini = teardown);
 Test(layout, golden_sizes)
 {
 	cr_expect_eq(sizeof(struct shm_hdr), 256);
-	cr_expect_eq(sizeof(struct shm_worker), 384);
+	cr_expect_eq(sizeof(struct shm_worker), 448);
 	cr_expect_eq(sizeof(struct shm_wsrc), 1216);
 	cr_expect_eq(sizeof(struct shm_source), 384);
 	cr_expect_eq(sizeof(struct shm_route), 768);
@@ -78,12 +78,12 @@ Test(layout, golden_sizes)
 	cr_expect_eq(alignof(struct shm_source), 64);
 	cr_expect_eq(alignof(struct shm_route), 64);
 	cr_expect_eq(SHM_MAGIC, UINT64_C(0x3130454349554c53));
-	cr_expect_eq(SHM_VER_MAJOR, 2);
+	cr_expect_eq(SHM_VER_MAJOR, 3);
 	cr_expect_eq(SHM_VER_MINOR, 0);
 	cr_expect_eq(SHM_HIST_BUCKETS, 114);
 	cr_expect_eq(SHM_NAME_LEN, 64);
 	cr_expect_eq(SHM_ROUTE_SOURCES, 64);
-	cr_expect_eq(shm_size(4, 8, 2), 256 + 4 * 384 + 4 * 8 * 1216 + 8 * 384 + 2 * 768);
+	cr_expect_eq(shm_size(4, 8, 2), 256 + 4 * 448 + 4 * 8 * 1216 + 8 * 384 + 2 * 768);
 }
 
 Test(layout, golden_hdr_offsets)
@@ -147,8 +147,11 @@ Test(layout, golden_worker_offsets)
 	cr_expect_eq(offsetof(struct shm_worker, base_bytes_out), 320);
 	cr_expect_eq(offsetof(struct shm_worker, base_resp), 328);
 	cr_expect_eq(offsetof(struct shm_worker, base_errors), 368);
-	cr_expect_eq(offsetof(struct shm_worker, reserved), 376);
-	cr_expect_eq(sizeof(struct shm_worker), 384);
+	cr_expect_eq(offsetof(struct shm_worker, tls_full), 376);
+	cr_expect_eq(offsetof(struct shm_worker, tls_resumed), 384);
+	cr_expect_eq(offsetof(struct shm_worker, tls_failed), 392);
+	cr_expect_eq(offsetof(struct shm_worker, reserved), 400);
+	cr_expect_eq(sizeof(struct shm_worker), 448);
 }
 
 Test(layout, golden_wsrc_offsets)
@@ -239,7 +242,7 @@ Test(layout, create_attach_round_trip)
 	cr_expect_eq(rw.hdr->master_start, shm_proc_start(getpid()));
 	cr_expect_eq(atomic_load(&rw.hdr->magic), SHM_MAGIC);
 	cr_expect_eq(rw.hdr->off_workers, 256);
-	cr_expect_eq(rw.hdr->off_wsrc, 256 + 4 * 384);
+	cr_expect_eq(rw.hdr->off_wsrc, 256 + 4 * 448);
 	cr_expect_eq((uintptr_t)shm_worker(&rw, 1) % 64, 0);
 	cr_expect_eq((uintptr_t)shm_wsrc(&rw, 3, 7) % 64, 0);
 	cr_expect_eq((uintptr_t)shm_route(&rw, 1) % 64, 0);
@@ -292,7 +295,7 @@ Test(layout, attach_refuses_other_version)
 	rw.hdr->ver_minor = 3;
 	cr_expect_eq(shm_attach_ro(name, &ro, err, sizeof(err)), -1);
 	cr_expect_eq(errno, EPROTO);
-	snprintf(want, sizeof(want), "shm %s has layout version 7.3; this program reads 2.x", name);
+	snprintf(want, sizeof(want), "shm %s has layout version 7.3; this program reads 3.x", name);
 	cr_expect_str_eq(err, want);
 
 	/* a newer minor version is fine */
