@@ -21,6 +21,7 @@
 
 struct rewrite;		/* common/rewrite.h: a compiled oniguruma rule */
 struct tls_srv;		/* common/tls_conf.h: a TLS listener's OpenSSL contexts */
+struct tls_cli;		/* common/tls_conf.h: the client context toward one source */
 
 enum balancer {
 	LB_ROUND_ROBIN = 0,
@@ -72,6 +73,17 @@ struct listener_conf {
 	int		 line;
 };
 
+/* sources[].tls: TLS to the source (absent: plain TCP). */
+struct source_tls_conf {
+	bool		 enabled;	/* the tls group is present */
+	bool		 verify;	/* chain (against ca) and name; default true */
+	char		 ca[CONF_STR_MAX];	/* PEM bundle; "" = the system's store */
+	char		 sni[CONF_STR_MAX];	/* "" = the host of address (none for an IP) */
+	char		 certificate[CONF_STR_MAX];	/* client certificate (mTLS), or "" */
+	char		 key[CONF_STR_MAX];
+	struct tls_cli	*cli;		/* built at load, owned (conf_free); inherited over fork */
+};
+
 struct source_conf {
 	char		 name[CONF_NAME_MAX];	/* unique; also the shm key */
 	struct addr_conf addr;
@@ -79,6 +91,7 @@ struct source_conf {
 	uint32_t	 max_fails;		/* default 1; 0 = never marked down passively */
 	double		 fail_timeout;		/* seconds, default 10 */
 	bool		 backup;
+	struct source_tls_conf tls;
 	int		 line;
 };
 

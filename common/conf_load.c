@@ -66,7 +66,6 @@ static const struct unsupported {
 	unsup_fn	*when;
 	const char	*hint;
 } unsupported[] = {
-	{ "sources[].tls",			NULL,		"TLS to sources, issue 12" },
 	{ NULL,					NULL,			NULL },	/* all built */
 };
 
@@ -171,8 +170,8 @@ static void	fn_upgrade(struct ld *ld, const config_setting_t *s, const struct cf
     void *base, const char *where);
 static void	fn_alpn(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
-static void	fn_source_tls(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
-    void *base, const char *where);
+static void	check_source_tls(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
 static void	check_tls(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
 static void	check_listener(struct ld *ld, const config_setting_t *s, void *base,
@@ -296,6 +295,19 @@ static const struct cf_cmd tls_cmds[] = {
 
 static const struct cf_group tls_group = { tls_cmds, 0, 0, check_tls };
 
+static const struct cf_cmd source_tls_cmds[] = {
+	K_BOOL("verify", struct source_tls_conf, verify, true),
+	K_STR("ca", struct source_tls_conf, ca, 0, "", ok_any,
+	    "a PEM file of CA certificates"),
+	K_STR("sni", struct source_tls_conf, sni, 0, "", ok_any, "a host name"),
+	K_STR("certificate", struct source_tls_conf, certificate, 0, "", ok_any,
+	    "a PEM file path (the chain after the certificate)"),
+	K_STR("key", struct source_tls_conf, key, 0, "", ok_any, "a PEM private key file path"),
+	K_END
+};
+
+static const struct cf_group source_tls_group = { source_tls_cmds, 0, 0, check_source_tls };
+
 static const struct cf_cmd listener_cmds[] = {
 	K_ADDR("address", struct listener_conf, addr, CF_F_REQUIRED),
 	K_BOOL("proxy_protocol", struct listener_conf, proxy_protocol, false),
@@ -311,9 +323,7 @@ static const struct cf_cmd source_cmds[] = {
 	K_U32("max_fails", struct source_conf, max_fails, 0, 1000, 1),
 	K_DUR("fail_timeout", struct source_conf, fail_timeout, 10),
 	K_BOOL("backup", struct source_conf, backup, false),
-	/* Refused for now (unsupported[]); nothing is stored, line is a placeholder. */
-	K_FN("tls", struct source_conf, line, line, 0, fn_source_tls,
-	    "a group { verify = true; ca = \"...\"; ... }"),
+	K_GROUP("tls", struct source_conf, tls, &source_tls_group),
 	K_END
 };
 
@@ -527,6 +537,8 @@ conf_free(struct conf *c)
 		free(r->response.hide);
 	}
 	free(c->routes);
+	for (i = 0; i < c->nsources && c->sources != NULL; i++)
+		tls_cli_free(c->sources[i].tls.cli);
 	free(c->sources);
 	for (i = 0; i < c->nlisteners && c->listeners != NULL; i++) {
 		tls_srv_free(c->listeners[i].tls.srv);
@@ -1276,18 +1288,6 @@ fn_alpn(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void
 	}
 }
 
-static void
-fn_source_tls(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
-    const char *where)
-{
-	char got[GOT_MAX];
-
-	(void)base;
-	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_GROUP)
-		err_at(ld, s, "%s: expected %s, got %s", where, cmd->expect,
-		    describe(s, got, sizeof(got)));
-}
-
 /* --- cross checks ------------------------------------------------------- */
 
 /*
@@ -1371,6 +1371,43 @@ check_source(struct ld *ld, const config_setting_t *s, void *base, const char *w
 		    first != NULL ? config_setting_source_line(first) : 0);
 		return;
 	}
+}
+
+/*
+ * The group is present: the client context now (CA bundle, client
+ * certificate and key read and checked), so -t and a reload report a bad
+ * file with its line. The name to verify and send as SNI: sni, else the host
+ * of address.
+ */
+static void
+check_source_tls(struct ld *ld, const config_setting_t *s, void *base, const char *where)
+{
+	struct source_tls_conf *t = base;
+	struct source_conf *src = (struct source_conf *)((char *)base -
+	    offsetof(struct source_conf, tls));
+	const config_setting_t *at = s;
+	struct tls_err err;
+	const char *key;
+
+	t->enabled = true;
+	if ((t->certificate[0] == '\0') != (t->key[0] == '\0')) {
+		key = t->certificate[0] == '\0' ? "certificate" : "key";
+		err_at(ld, s, "%s.%s: missing (a client certificate needs both certificate "
+		    "and key)", where, key);
+		return;
+	}
+	if (src->addr.text[0] == '\0')
+		return;	/* the address was refused: nothing to name */
+	if ((t->cli = tls_cli_new(t, src->addr.hostport, &err)) != NULL)
+		return;
+	key = err.field == TLS_EF_CERT ? "certificate" : err.field == TLS_EF_KEY ? "key" :
+	    err.field == TLS_EF_CA ? "ca" : err.field == TLS_EF_SNI ? "sni" : NULL;
+	if (key != NULL && config_setting_get_member(s, key) != NULL)
+		at = config_setting_get_member(s, key);
+	if (key != NULL)
+		err_at(ld, at, "%s.%s: %s", where, key, err.msg);
+	else
+		err_at(ld, at, "%s: %s", where, err.msg);
 }
 
 static void

@@ -5,6 +5,7 @@
  */
 #include "common/tls_conf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,16 @@ struct tls_srv {
 	uint32_t	 alpn_len;
 };
 
+/* A source's client context, and the last session it gave this process. */
+struct tls_cli {
+	SSL_CTX		*ctx;
+	SSL_SESSION	*sess;
+	char		 sni[NAME_MAX_LEN + 1];	/* "" = none */
+};
+
+static int	cli_verify(struct tls_cli *c, const struct source_tls_conf *tc,
+    const char *hostport, struct tls_err *err);
+static int	cli_new_session(SSL *ssl, SSL_SESSION *sess);
 static int	configure(struct tls_srv *s, SSL_CTX *ctx, const struct tls_conf *tc,
     struct tls_err *err);
 static int	load_pair(SSL_CTX *ctx, const struct tls_cert_conf *cc, int i,
@@ -113,6 +124,147 @@ struct ssl_ctx_st *
 tls_srv_ctx(const struct tls_srv *s)
 {
 	return s->ctx[0];
+}
+
+struct tls_cli *
+tls_cli_new(const struct source_tls_conf *tc, const char *hostport, struct tls_err *err)
+{
+	struct tls_cli *c = calloc(1, sizeof(*c));
+	struct tls_cert_conf cc;
+
+	err->cert = -1;
+	err->field = TLS_EF_OTHER;
+	if (c == NULL || (c->ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "cannot create a TLS context: %s",
+		    c == NULL ? "out of memory" : ssl_reason());
+		free(c);
+		ERR_clear_error();
+		return NULL;
+	}
+	SSL_CTX_set_app_data(c->ctx, c);
+	SSL_CTX_set_options(c->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(c->ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_default_passwd_cb(c->ctx, no_passphrase);
+	(void)SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+	(void)SSL_CTX_set_alpn_protos(c->ctx, (const unsigned char *)"\x08http/1.1", 9);
+	/* Sessions are kept here, one per source and process, not in OpenSSL's cache. */
+	SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(c->ctx, cli_new_session);
+	if (cli_verify(c, tc, hostport, err) == -1)
+		goto fail;
+	if (tc->certificate[0] != '\0') {
+		memcpy(cc.certificate, tc->certificate, sizeof(cc.certificate));
+		memcpy(cc.key, tc->key, sizeof(cc.key));
+		if (load_pair(c->ctx, &cc, -1, err) == -1)
+			goto fail;
+	}
+	ERR_clear_error();
+	return c;
+fail:
+	ERR_clear_error();
+	tls_cli_free(c);
+	return NULL;
+}
+
+/* The store and the name: what a source's certificate is checked against. */
+static int
+cli_verify(struct tls_cli *c, const struct source_tls_conf *tc, const char *hostport,
+    struct tls_err *err)
+{
+	X509_VERIFY_PARAM *param = SSL_CTX_get0_param(c->ctx);
+	char host[NAME_MAX_LEN + 1] = "";
+	unsigned char ip[16];
+	const char *end;
+	size_t len;
+	int is_ip;
+
+	/* "name:port", "1.2.3.4:port", "[::1]:port"; a unix path has no host. */
+	if (tc->sni[0] != '\0') {
+		snprintf(host, sizeof(host), "%s", tc->sni);
+	} else if (hostport[0] == '[' && (end = strchr(hostport, ']')) != NULL) {
+		len = (size_t)(end - hostport - 1);
+		if (len < sizeof(host)) {
+			memcpy(host, hostport + 1, len);
+			host[len] = '\0';
+		}
+	} else if ((end = strrchr(hostport, ':')) != NULL && end > hostport &&
+	    (size_t)(end - hostport) < sizeof(host)) {
+		memcpy(host, hostport, (size_t)(end - hostport));
+		host[end - hostport] = '\0';
+	}
+	is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+	if (!is_ip)
+		snprintf(c->sni, sizeof(c->sni), "%s", host);
+	if (!tc->verify) {
+		SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+		return 0;
+	}
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	err->field = TLS_EF_CA;
+	if (tc->ca[0] != '\0' ? SSL_CTX_load_verify_locations(c->ctx, tc->ca, NULL) != 1 :
+	    SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
+		snprintf(err->msg, sizeof(err->msg), "%.120s: cannot load CA certificates: %s",
+		    tc->ca[0] != '\0' ? tc->ca : "the system's store", ssl_reason());
+		return -1;
+	}
+	err->field = TLS_EF_SNI;
+	if (host[0] == '\0') {
+		snprintf(err->msg, sizeof(err->msg), "missing: no host name to verify the "
+		    "source's certificate against (set sni, or verify = false)");
+		return -1;
+	}
+	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host) :
+	    X509_VERIFY_PARAM_set1_host(param, host, 0)) != 1) {
+		snprintf(err->msg, sizeof(err->msg), "\"%.100s\" is not a host name to verify: %s",
+		    host, ssl_reason());
+		return -1;
+	}
+	err->field = TLS_EF_OTHER;
+	return 0;
+}
+
+/* A new session from a source: the one to offer next time (TLS 1.3: per ticket). */
+static int
+cli_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct tls_cli *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+
+	if (c == NULL)
+		return 0;
+	SSL_SESSION_free(c->sess);
+	c->sess = sess;
+	return 1;	/* we keep the reference */
+}
+
+void
+tls_cli_free(struct tls_cli *c)
+{
+	if (c == NULL)
+		return;
+	SSL_SESSION_free(c->sess);
+	SSL_CTX_free(c->ctx);
+	free(c);
+}
+
+struct ssl_ctx_st *
+tls_cli_ctx(const struct tls_cli *c)
+{
+	return c->ctx;
+}
+
+const char *
+tls_cli_sni(const struct tls_cli *c)
+{
+	return c->sni[0] != '\0' ? c->sni : NULL;
+}
+
+struct ssl_session_st *
+tls_cli_session(const struct tls_cli *c)
+{
+	return c->sess;
 }
 
 /* Everything but the certificate: the same on every context of a listener. */

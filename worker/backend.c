@@ -19,6 +19,7 @@
 #include "worker/exch.h"
 #include "worker/lb.h"
 #include "worker/route.h"
+#include "worker/tls.h"
 #include "worker/uconn.h"
 #include "worker/upool.h"
 #include "worker/worker-t.h"
@@ -35,6 +36,8 @@ static enum step backend_eof(struct cconn *c, ssize_t n);
 static enum step resp_head(struct cconn *c);
 static enum step resp_final(struct cconn *c);
 static enum step watch_client(struct cconn *c);
+static int	tls_to_source(struct cconn *c, enum step *res);
+static int	source_handshake(struct cconn *c, enum step *res);
 static ssize_t	scan_resp_body(struct exch *x, const char *p, uint32_t avail, const char **data,
 	    size_t *dlen);
 
@@ -140,14 +143,20 @@ backend_step(struct cconn *c)
 	int err;
 
 	if (x->ups == UP_CONNECT) {
-		if (!(c->ready & RDY_UW)) {
-			c->want |= RDY_UW;
-			return STEP_AGAIN;
+		if (!x->up->tls_hs) {
+			if (!(c->ready & RDY_UW)) {
+				c->want |= RDY_UW;
+				return STEP_AGAIN;
+			}
+			err = uconn_connect_result(x->up);
+			if (err != 0)
+				return dispatch_failed(c, err, err == ETIMEDOUT ?
+				    SHM_END_SRV_TIMEOUT : SHM_END_SRV_CONNECT, "connect");
+			if (x->route->pools[x->ri].src->tls.enabled && !tls_to_source(c, &r1))
+				return r1;
 		}
-		err = uconn_connect_result(x->up);
-		if (err != 0)
-			return dispatch_failed(c, err, err == ETIMEDOUT ? SHM_END_SRV_TIMEOUT :
-			    SHM_END_SRV_CONNECT, "connect");
+		if (x->up->tls_hs && !source_handshake(c, &r1))
+			return r1;
 		x->ups = UP_SEND;
 		cconn_timer(c, TP_BACKEND);
 	}
@@ -164,6 +173,63 @@ backend_step(struct cconn *c)
 	if (x->ups == UP_RECV_HEAD && x->rq == RQ_DONE)
 		return watch_client(c);
 	return STEP_AGAIN;
+}
+
+/*
+ * Connected to a TLS source: the transport becomes TLS, the handshake
+ * starts. 1, or 0 with *res what the step returns (no memory: 503).
+ */
+static int
+tls_to_source(struct cconn *c, enum step *res)
+{
+	struct exch *x = c->x;
+	struct upool *p = &x->route->pools[x->ri];
+
+	if (tls_xport_connect(&x->up->xp, p->src->tls.cli) == -1) {
+		*res = dispatch_local_shortage(c, ENOMEM);
+		return 0;
+	}
+	x->up->tls_hs = 1;
+	c->ready |= RDY_UW;
+	return 1;
+}
+
+/*
+ * The client handshake with the source, within backend_connect. A failure
+ * (certificate not verified, wrong name, alert) is the source's: counted
+ * against it, logged with the reason, and retried elsewhere if allowed.
+ */
+static int
+source_handshake(struct cconn *c, enum step *res)
+{
+	struct exch *x = c->x;
+	enum tls_hs r = tls_handshake(&x->up->xp);
+	char what[240];
+
+	switch (r) {
+	case TLS_HS_DONE:
+		x->up->tls_hs = 0;
+		c->ready |= RDY_UW;
+		return 1;
+	case TLS_HS_WANT_READ:
+		c->ready &= ~RDY_UR;
+		c->want |= RDY_UR;
+		*res = STEP_AGAIN;
+		return 0;
+	case TLS_HS_WANT_WRITE:
+		c->ready &= ~RDY_UW;
+		c->want |= RDY_UW;
+		*res = STEP_AGAIN;
+		return 0;
+	case TLS_HS_CLOSED:
+		*res = dispatch_failed(c, ECONNRESET, SHM_END_SRV_CONNECT,
+		    "TLS handshake: the source closed the connection");
+		return 0;
+	default:
+		snprintf(what, sizeof(what), "TLS handshake failed: %s", tls_error());
+		*res = dispatch_failed(c, 0, SHM_END_SRV_CONNECT, what);
+		return 0;
+	}
 }
 
 /*

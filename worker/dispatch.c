@@ -233,6 +233,7 @@ start_backend(struct cconn *c)
 static enum step
 local_shortage(struct cconn *c, struct upool *p, int err)
 {
+	backend_release(c, 0);	/* a connection we could not go on with */
 	shm_add(&shm_worker(c->w->ho->shm, c->w->ho->shm_slot)->local_errors, 1);
 	log_warnx("conn=%llu: cannot connect to source %s: %s (local shortage, not the "
 	    "source's fault), answering 503", (unsigned long long)c->id, p->src->name,
@@ -240,10 +241,17 @@ local_shortage(struct cconn *c, struct upool *p, int err)
 	return errpage_reply(c, 503, c->x->rq_mode != BODY_NONE, SHM_END_LOCAL);
 }
 
+enum step
+dispatch_local_shortage(struct cconn *c, int err)
+{
+	return local_shortage(c, &c->x->route->pools[c->x->ri], err);
+}
+
 /*
  * The source failed before a response head reached us. Replay on a fresh
  * connection if a pooled one was closed under us, retry another source if
- * that is safe, else answer 502 (504 for a timeout).
+ * that is safe, else answer 502 (504 for a timeout). err: an errno value
+ * for the log line, or 0 when what says it all (a TLS failure).
  */
 enum step
 dispatch_failed(struct cconn *c, int err, enum shm_end cause, const char *what)
@@ -273,8 +281,12 @@ dispatch_failed(struct cconn *c, int err, enum shm_end cause, const char *what)
 			return local_shortage(c, p, errno);
 	}
 	errno = err;
-	log_warn("conn=%llu: source %s (%s): %s", (unsigned long long)c->id, p->src->name,
-	    p->src->addr.text, what);
+	if (err != 0)
+		log_warn("conn=%llu: source %s (%s): %s", (unsigned long long)c->id,
+		    p->src->name, p->src->addr.text, what);
+	else	/* what says it all (a TLS failure) */
+		log_warnx("conn=%llu: source %s (%s): %s", (unsigned long long)c->id,
+		    p->src->name, p->src->addr.text, what);
 	lb_failed(w, p->src_idx, err == ETIMEDOUT ? SHM_R_TIMEOUT :
 	    connecting ? SHM_R_CONNECT : SHM_R_RESET);
 	if (replay && (connecting || idempotent(x->meth)) && x->attempts <= x->route->conf->retries) {

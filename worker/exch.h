@@ -182,6 +182,8 @@ enum step	dispatch_start(struct cconn *c);
 enum step	dispatch_pick(struct cconn *c);
 /* The source failed before a response head: replay, retry or answer. */
 enum step	dispatch_failed(struct cconn *c, int err, enum shm_end cause, const char *what);
+/* No memory or descriptor here to go on toward the source: 503, nothing against it. */
+enum step	dispatch_local_shortage(struct cconn *c, int err);
 
 /* --- backend.c ---------------------------------------------------------- */
 

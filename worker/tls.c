@@ -15,6 +15,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "common/io.h"
 #include "common/iobuf.h"
@@ -31,6 +32,7 @@ struct tls_conn {
 };
 
 static ssize_t	tls_read(struct xport *t, struct iobuf *b);
+static int	tls_idle(struct xport *t);
 static ssize_t	tls_writev(struct xport *t, const struct iovec *v, int n);
 static void	tls_shutdown_wr(struct xport *t);
 static void	tls_close(struct xport *t);
@@ -44,6 +46,7 @@ const struct xport_ops xport_tls = {
 	.writev = tls_writev,
 	.shutdown_wr = tls_shutdown_wr,
 	.close = tls_close,
+	.idle = tls_idle,
 };
 
 static char	last_error[160];
@@ -63,6 +66,29 @@ tls_xport_init(struct xport *t, const struct tls_srv *srv)
 		return -1;
 	}
 	SSL_set_accept_state(tc->ssl);
+	t->ctx = tc;
+	t->ops = &xport_tls;
+	return 0;
+}
+
+int
+tls_xport_connect(struct xport *t, struct tls_cli *cli)
+{
+	struct tls_conn *tc = calloc(1, sizeof(*tc));
+	const char *sni = tls_cli_sni(cli);
+
+	if (tc == NULL)
+		return -1;
+	if ((tc->ssl = SSL_new(tls_cli_ctx(cli))) == NULL || SSL_set_fd(tc->ssl, t->fd) != 1 ||
+	    (sni != NULL && SSL_set_tlsext_host_name(tc->ssl, sni) != 1)) {
+		SSL_free(tc->ssl);
+		free(tc);
+		ERR_clear_error();
+		return -1;
+	}
+	if (tls_cli_session(cli) != NULL)
+		(void)SSL_set_session(tc->ssl, tls_cli_session(cli));
+	SSL_set_connect_state(tc->ssl);
 	t->ctx = tc;
 	t->ops = &xport_tls;
 	return 0;
@@ -237,6 +263,29 @@ gather(char *dst, size_t want, const struct iovec *v, int n, int *vi, size_t *of
 	return len;
 }
 
+/*
+ * A parked connection became readable: TLS 1.3 session tickets (and other
+ * records that carry no data) keep it; data, an alert or EOF end it.
+ */
+static int
+tls_idle(struct xport *t)
+{
+	struct tls_conn *tc = t->ctx;
+	char c;
+	size_t n;
+	int e;
+
+	ERR_clear_error();
+	if (SSL_read_ex(tc->ssl, &c, 1, &n) == 1)
+		return -1;	/* a byte nobody asked for */
+	e = SSL_get_error(tc->ssl, 0);
+	ERR_clear_error();
+	if (e == SSL_ERROR_WANT_READ)
+		return 0;
+	tc->broken = e != SSL_ERROR_ZERO_RETURN;
+	return -1;
+}
+
 /* close_notify, then FIN: the peer reads a clean end of our direction. */
 static void
 tls_shutdown_wr(struct xport *t)
@@ -278,9 +327,12 @@ set_error(SSL *ssl, int err)
 {
 	unsigned long e = ERR_peek_last_error();
 	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+	long v = SSL_get_verify_result(ssl);
 
-	(void)ssl;
-	if (r != NULL)
+	if (r != NULL && v != X509_V_OK && !SSL_is_server(ssl))
+		snprintf(last_error, sizeof(last_error), "%s: %s", r,
+		    X509_verify_cert_error_string(v));
+	else if (r != NULL)
 		snprintf(last_error, sizeof(last_error), "%s", r);
 	else if (err == SSL_ERROR_SYSCALL && errno != 0)
 		snprintf(last_error, sizeof(last_error), "%s", strerror(errno));

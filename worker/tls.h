@@ -12,6 +12,7 @@
 #include "worker/xport.h"
 
 struct iobuf;
+struct tls_cli;
 struct tls_srv;
 
 /* tls_handshake() results. */
@@ -33,7 +34,14 @@ extern const struct xport_ops xport_tls;
  */
 int		tls_xport_init(struct xport *t, const struct tls_srv *srv);
 
-/* Runs the server handshake as far as the socket allows. */
+/*
+ * Switches t (a plain transport on a connected socket to a source) to TLS
+ * as the client of cli: SNI, the name to verify, the last session to
+ * resume. Returns 0, or -1 (no memory) with t unchanged.
+ */
+int		tls_xport_connect(struct xport *t, struct tls_cli *cli);
+
+/* Runs the handshake (either side) as far as the socket allows. */
 enum tls_hs	tls_handshake(struct xport *t);
 
 /* After TLS_HS_DONE: was the session resumed (from a ticket)? */

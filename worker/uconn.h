@@ -28,6 +28,7 @@ struct uconn {
 	struct uconn	*prev;
 	void		*owner;		/* the client connection using it, or NULL when pooled */
 	uint32_t	 nreq;		/* requests sent on it */
+	uint8_t		 tls_hs;	/* TLS to the source: handshake under way */
 	ev_tstamp	 expires;	/* Keep-Alive: timeout= from the backend, 0 = none */
 	struct worker	*w;
 };

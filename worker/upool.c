@@ -1,7 +1,9 @@
 /*
  * Keep-alive pool: a doubly linked MRU list of parked backend connections.
  * A parked connection has a read watcher that closes it on any event: the
- * backend may not send anything unasked, so data or EOF both mean "gone".
+ * backend may not send anything unasked, so data or EOF both mean "gone"
+ * (over TLS, records that carry no data, like session tickets, are read and
+ * the connection stays).
  */
 #include "worker/upool.h"
 
@@ -53,9 +55,14 @@ idle_end(struct uconn *u)
 static void
 idle_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	struct uconn *u = (struct uconn *)((char *)io - offsetof(struct uconn, io));
+
 	(void)loop;
 	(void)revents;
-	idle_end((struct uconn *)((char *)io - offsetof(struct uconn, io)));
+	/* TLS: a session ticket or the like is no reason to close. */
+	if (u->magic == UCONN_MAGIC && xport_idle(&u->xp) == 0)
+		return;
+	idle_end(u);
 }
 
 static void

@@ -13,6 +13,7 @@ static ssize_t	tcp_read(struct xport *t, struct iobuf *b);
 static ssize_t	tcp_writev(struct xport *t, const struct iovec *v, int n);
 static void	tcp_shutdown_wr(struct xport *t);
 static void	tcp_close(struct xport *t);
+static int	tcp_idle(struct xport *t);
 
 const struct xport_ops xport_tcp = {
 	.name = "tcp",
@@ -20,6 +21,7 @@ const struct xport_ops xport_tcp = {
 	.writev = tcp_writev,
 	.shutdown_wr = tcp_shutdown_wr,
 	.close = tcp_close,
+	.idle = tcp_idle,
 };
 
 void
@@ -54,4 +56,12 @@ tcp_close(struct xport *t)
 	if (t->fd != -1)
 		(void)close(t->fd);
 	t->fd = -1;
+}
+
+/* A source may send nothing unasked: data or EOF on a parked connection ends it. */
+static int
+tcp_idle(struct xport *t)
+{
+	(void)t;
+	return -1;
 }

@@ -21,6 +21,8 @@ struct xport_ops {
 	ssize_t		(*writev)(struct xport *t, const struct iovec *v, int n);
 	void		(*shutdown_wr)(struct xport *t);	/* FIN after what was written */
 	void		(*close)(struct xport *t);		/* releases everything, fd included */
+	/* A parked (pooled) connection became readable: 0 if it is still usable. */
+	int		(*idle)(struct xport *t);
 };
 
 struct xport {
@@ -59,6 +61,12 @@ static inline void
 xport_shutdown_wr(struct xport *t)
 {
 	t->ops->shutdown_wr(t);
+}
+
+static inline int
+xport_idle(struct xport *t)
+{
+	return t->ops->idle(t);
 }
 
 static inline void
