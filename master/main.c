@@ -26,6 +26,7 @@
 #include "master/listen.h"
 #include "master/publish.h"
 #include "master/spawn.h"
+#include "master/logfiles.h"
 #include "master/upgrade.h"
 #include "shm/shm.h"
 
@@ -402,6 +403,7 @@ main(int argc, char **argv)
 		conf_free(c);
 		return 1;
 	}
+	logfiles_own(c);
 	/* Signals wait in the mask until the supervision loop takes them. */
 	spawn_sigset(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);

@@ -24,6 +24,7 @@
 #include "common/tls_tickets.h"
 #include "master/health.h"
 #include "master/listen.h"
+#include "master/logfiles.h"
 #include "master/publish.h"
 #include "master/upgrade.h"
 #include "shm/shm.h"
@@ -515,6 +516,7 @@ sup_reload(struct sup *m, const char *file)
 	g = reload(file, cur);
 	if (g == NULL)
 		return;
+	logfiles_own(g->conf);
 	/* Old-only listeners close before the fork, so new workers never hold them. */
 	close_gen_fds(cur, g);
 	for (i = 0; i < g->nslots; i++)
@@ -644,6 +646,8 @@ spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *s
 			sup_stop(&m, sig);
 			break;
 		case SIGUSR1:
+			/* Renamed away by logrotate: new files the workers may open. */
+			logfiles_own(m.cur->conf);
 			if (log_reopen() == -1)
 				log_warn("%s: reopening the log", __func__);
 			for (k = 0; k < m.ngens; k++)
