@@ -19,6 +19,9 @@ static int		 log_fd = 2;
 static enum log_level	 log_lvl = LOG_L_INFO;
 static const char	*log_who = "sluice";
 static char		 log_path[PATH_MAX];	/* "" = stderr */
+static int		 startup_fd = -1;	/* start-up errors also go here */
+static pid_t		 startup_pid;		/* only in the process that set it */
+static int		 startup_mark;		/* write the ready mark when done */
 
 static const char *const level_names[LOG_L__COUNT] = {
 	[LOG_L_ERROR] = "error",
@@ -62,6 +65,28 @@ log_reopen(void)
 	return 0;
 }
 
+void
+log_startup(int fd, int mark)
+{
+	startup_fd = fd;
+	startup_pid = getpid();
+	startup_mark = mark;
+}
+
+void
+log_startup_done(int ready)
+{
+	static const char m = LOG_READY_MARK;
+
+	if (startup_fd < 0 || getpid() != startup_pid)
+		return;
+	if (ready && startup_mark && write(startup_fd, &m, 1) == -1)
+		(void)0;
+	if (startup_fd > 2)
+		close(startup_fd);
+	startup_fd = -1;
+}
+
 int
 log_level_enabled(enum log_level level)
 {
@@ -99,6 +124,9 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	line[n++] = '\n';
 	/* Best effort: a log that cannot be written must not stop serving. */
 	if (write(log_fd, line, n) == -1)
+		(void)0;
+	if (startup_fd >= 0 && startup_fd != log_fd && level <= LOG_L_WARN &&
+	    getpid() == startup_pid && write(startup_fd, line, n) == -1)
 		(void)0;
 	errno = saved;
 }

@@ -20,6 +20,14 @@ int	log_open(const char *dest, enum log_level level);
 void	log_role(const char *role);
 /* Reopens the log file (SIGUSR1); keeps the old one on failure. */
 int	log_reopen(void);
+/*
+ * Start-up: warnings and errors of this process also go to fd (stderr with
+ * -f and a log file; the detaching parent's pipe otherwise) until
+ * log_startup_done(); mark: then write LOG_READY_MARK if ready.
+ */
+#define LOG_READY_MARK	'\001'
+void	log_startup(int fd, int mark);
+void	log_startup_done(int ready);
 int	log_level_enabled(enum log_level level);
 
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));	/* + strerror(errno) */

@@ -37,7 +37,8 @@ static void	version(void);
 static int	send_signal(const struct conf *c, const char *name);
 static int	is_master(const struct conf *c, long pid, char *why, size_t whylen);
 static int	write_pidfile(const char *path);
-static void	daemonize(void);
+static void	daemonize(int log_file);
+static int	wait_ready(int fd, pid_t pid);
 static void	raise_nofile(const struct conf *c);
 static void	remove_own_pidfile(const char *path);
 
@@ -226,24 +227,67 @@ write_pidfile(const char *path)
 	return close(fd);
 }
 
+/*
+ * Detaches, as nginx does, but the parent waits until the master is ready
+ * (the start line) or has failed, and exits with that: 0, or 1 with the
+ * master's start-up errors on its stderr.
+ */
 static void
-daemonize(void)
+daemonize(int log_file)
 {
-	pid_t pid = fork();
-	int fd;
+	pid_t pid;
+	int fd, p[2];
 
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("%s: pipe", __func__);
+	pid = fork();
 	if (pid == -1)
 		fatal("%s: fork", __func__);
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		_exit(wait_ready(p[0], pid));
+	}
+	close(p[0]);
+	log_startup(p[1], 1);
 	setsid();
 	fd = open("/dev/null", O_RDWR);
 	if (fd != -1) {
 		dup2(fd, 0);
 		dup2(fd, 1);
+		/* With a log file nothing more is said on the terminal (or a pipe). */
+		if (log_file)
+			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
 	}
+}
+
+/* The detaching parent: relays start-up errors until the ready mark or EOF. */
+static int
+wait_ready(int fd, pid_t pid)
+{
+	char buf[4096], *m;
+	size_t said = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		m = memchr(buf, LOG_READY_MARK, (size_t)n);
+		if (fwrite(buf, 1, m != NULL ? (size_t)(m - buf) : (size_t)n, stderr) == 0)
+			(void)0;
+		said += (size_t)n;
+		if (m != NULL)
+			return 0;
+	}
+	if (said == 0)
+		fprintf(stderr, "sluice: the master (pid %d) exited during start-up; see the "
+		    "error log\n", (int)pid);
+	fprintf(stderr, "sluice: start-up failed\n");
+	return 1;
 }
 
 /* Opens the access log once here, so a path workers could not open fails the start. */
@@ -298,7 +342,7 @@ serve(const char *file, struct conf *c, int *fds, int fg)
 	upgrade_close_rest();
 	/* A new master from an upgrade stays the old one's child, as nginx's does. */
 	if (!fg && !upgrade_inherited())
-		daemonize();
+		daemonize(strcmp(c->log.error, "stderr") != 0);
 	if (upgrade_inherited())
 		shm_unlink(c->shm);	/* the old master keeps its mapping; the name is ours */
 	/* After daemonize: the segment records the pid that will supervise. */
@@ -399,6 +443,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_role("master");
+	/* With a log file, start-up errors are also on stderr (-f) or the parent's. */
+	if (strcmp(c->log.error, "stderr") != 0)
+		log_startup(2, 0);
 	if (check_access_log(c) == -1) {
 		conf_free(c);
 		return 1;

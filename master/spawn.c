@@ -635,6 +635,7 @@ spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *s
 		spawn_one(m.cur, i);
 	checker_start(m.cur, m.gens, m.ngens);
 	log_start_line(file, m.cur);
+	log_startup_done(1);	/* the detaching parent exits 0 now */
 
 	spawn_sigset(&set);
 	for (;;) {
