@@ -34,7 +34,7 @@ TOOLS_BIN  = $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%) \
 
 # Debian packages: what building needs, and what testing adds.
 DEB_BUILD = gcc make pkg-config libev-dev libconfig-dev libonig-dev libssl-dev
-DEB_TEST  = libcriterion-dev curl python3 python3-pytest procps openssl
+DEB_TEST  = libcriterion-dev curl python3 python3-pytest procps openssl sslscan
 
 PREFIX	?= /usr/local
 

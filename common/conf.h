@@ -201,7 +201,7 @@ struct conf {
 struct conf_err {
 	char	file[512];
 	int	line;		/* 0 if the error has no line (file unreadable) */
-	char	msg[256];	/* e.g. "workers: expected \"auto\" or an integer 1..256" */
+	char	msg[1024];	/* e.g. "workers: expected \"auto\" or an integer 1..256" */
 };
 
 struct conf_errs {

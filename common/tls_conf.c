@@ -205,7 +205,7 @@ cli_verify(struct tls_cli *c, const struct source_tls_conf *tc, const char *host
 	err->field = TLS_EF_CA;
 	if (tc->ca[0] != '\0' ? SSL_CTX_load_verify_locations(c->ctx, tc->ca, NULL) != 1 :
 	    SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
-		snprintf(err->msg, sizeof(err->msg), "%.120s: cannot load CA certificates: %s",
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot load CA certificates: %s",
 		    tc->ca[0] != '\0' ? tc->ca : "the system's store", ssl_reason());
 		return -1;
 	}
@@ -324,31 +324,31 @@ load_pair(SSL_CTX *ctx, const struct tls_cert_conf *cc, int i, struct tls_err *e
 	err->cert = i;
 	err->field = TLS_EF_CERT;
 	if ((f = fopen(cc->certificate, "r")) == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "%.120s: cannot read: %s", cc->certificate,
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", cc->certificate,
 		    strerror(errno));
 		return -1;
 	}
 	fclose(f);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cc->certificate) != 1) {
-		snprintf(err->msg, sizeof(err->msg), "%.120s: not a PEM certificate chain: %s",
+		snprintf(err->msg, sizeof(err->msg), "%s: not a PEM certificate chain: %s",
 		    cc->certificate, ssl_reason());
 		return -1;
 	}
 	err->field = TLS_EF_KEY;
 	if ((f = fopen(cc->key, "r")) == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "%.120s: cannot read: %s", cc->key,
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", cc->key,
 		    strerror(errno));
 		return -1;
 	}
 	fclose(f);
 	if (SSL_CTX_use_PrivateKey_file(ctx, cc->key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err->msg, sizeof(err->msg), "%.120s: cannot load the private key "
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot load the private key "
 		    "(PEM, no passphrase): %s", cc->key, ssl_reason());
 		return -1;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(err->msg, sizeof(err->msg), "%.100s: does not match the certificate "
-		    "%.60s", cc->key, cc->certificate);
+		snprintf(err->msg, sizeof(err->msg), "%s: does not match the certificate "
+		    "%s", cc->key, cc->certificate);
 		return -1;
 	}
 	err->cert = -1;

@@ -33,7 +33,7 @@ enum tls_err_field {
 struct tls_err {
 	int			cert;	/* index in certs, or -1 */
 	enum tls_err_field	field;
-	char			msg[200];	/* "/etc/x.key: cannot load the private key: ..." */
+	char			msg[1200];	/* "/etc/x.key: cannot load the private key: ..." */
 };
 
 /*

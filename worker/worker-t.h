@@ -30,6 +30,8 @@ struct worker {
 	ev_timer		 acc_backoff;	/* active: accept paused, out of descriptors */
 	ev_tstamp		 acc_warned;	/* when that was last logged */
 	uint64_t		 acc_suppressed;	/* back-offs not logged since then */
+	ev_tstamp		 mc_warned;	/* max_connections reached: last logged */
+	uint64_t		 mc_suppressed;	/* times reached since then, not logged */
 	int			 accepting;	/* listener watchers active */
 	int			 draining;	/* graceful stop in progress */
 	uint32_t		 nconns;	/* client connections open */

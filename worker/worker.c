@@ -28,10 +28,12 @@
 
 #define ACCEPT_BATCH	64	/* accepts per wakeup, so one listener cannot starve the rest */
 #define ACCEPT_BACKOFF	0.5	/* seconds not accepting after running out of descriptors (nginx) */
+#define MAXCONN_LOG_EVERY 10.0	/* seconds between two "max_connections reached" lines */
 
 static void	accept_cb(struct ev_loop *loop, ev_io *io, int revents);
 static void	accept_backoff(struct worker *w, uint32_t li, int err);
 static void	backoff_cb(struct ev_loop *loop, ev_timer *t, int revents);
+static void	maxconn_reached(struct worker *w);
 static void	accepting(struct worker *w, int on);
 static void	conn_closed(struct worker *w);
 static void	sig_cb(struct ev_loop *loop, ev_signal *s, int revents);
@@ -124,6 +126,26 @@ accept_backoff(struct worker *w, uint32_t li, int err)
 	w->acc_suppressed = 0;
 }
 
+/*
+ * max_connections reached: the operator hears of it, once per
+ * MAXCONN_LOG_EVERY at most, with how often it happened in between.
+ */
+static void
+maxconn_reached(struct worker *w)
+{
+	ev_tstamp now = ev_now(w->loop);
+
+	if (w->mc_warned != 0 && now - w->mc_warned < MAXCONN_LOG_EVERY) {
+		w->mc_suppressed++;
+		return;
+	}
+	log_warnx("max_connections (%u) reached: not accepting until a client connection "
+	    "closes; reached %llu more time(s) since the last warning",
+	    w->conf->limits.max_connections, (unsigned long long)w->mc_suppressed);
+	w->mc_warned = now;
+	w->mc_suppressed = 0;
+}
+
 /* The back-off is over: accept again unless another hold is still on. */
 static void
 backoff_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -149,6 +171,7 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	for (n = 0; n < ACCEPT_BATCH; n++) {
 		if (w->nconns >= w->conf->limits.max_connections) {
 			/* Full: pause; conn_closed() resumes. */
+			maxconn_reached(w);
 			accepting(w, 0);
 			return;
 		}

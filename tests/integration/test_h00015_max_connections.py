@@ -1,7 +1,8 @@
 """h00015: limits.max_connections per worker: with max_connections = 5 (1 worker) and
 20 idle connections open (each sent a partial head, so a deferred accept delivers
 them), a request on a new connection still succeeds once idle ones are closed by
-client_header (accepting pauses and resumes); the worker never crashes."""
+client_header (accepting pauses and resumes); the worker never crashes. Reaching
+the limit is logged once (at most one line per 10 s)."""
 
 import socket
 import time
@@ -47,6 +48,10 @@ def test_max_connections_pause_and_resume(env):
         assert s.get("/echo", timeout=3).status == 200
     assert s.workers() == workers, (workers, s.workers())
     assert s.proc.poll() is None
+    # Reaching the limit is logged, once per 10 s however often it happens.
+    log = s.log()
+    assert log.count("max_connections (5) reached: not accepting until a client connection "
+                     "closes") == 1, log[-3000:]
 
 
 def test_max_connections_burst_never_crashes(env):

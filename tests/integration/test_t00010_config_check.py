@@ -81,8 +81,11 @@ def test_config_check_tls(tmp_path):
 
     p = conf(tmp_path, good, ' tls = { verify = true; };')
     rc, out = run_sluice(["-t", "-c", str(p)])
+    assert rc == 0, out
+    p = conf(tmp_path, good, ' tls = { ca = "/nonexistent/ca.pem"; };')
+    rc, out = run_sluice(["-t", "-c", str(p)])
     assert rc != 0, out
-    assert "sources[0].tls: not supported yet" in out, out
+    assert "sources[0].tls.ca: /nonexistent/ca.pem: cannot load CA certificates" in out, out
 
     p = conf(tmp_path, {"min_version": "TLSv1.2"})
     rc, out = run_sluice(["-t", "-c", str(p)])
