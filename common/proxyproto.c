@@ -41,16 +41,17 @@ parse_v1(const char *buf, size_t len, struct sockaddr_storage *src)
 {
 	char line[PROXYPROTO_V1_MAX + 1], *f[6], *save = NULL, *t;
 	const char *crlf;
-	size_t n;
+	size_t n, win;
 	uint16_t sport, dport;
 	int i;
 
-	crlf = memchr(buf, '\r', len < PROXYPROTO_V1_MAX ? len : PROXYPROTO_V1_MAX);
-	if (memchr(buf, '\n', crlf != NULL ? (size_t)(crlf - buf) :
-	    (len < PROXYPROTO_V1_MAX ? len : PROXYPROTO_V1_MAX)) != NULL)
+	/* The CR of the longest line is its byte PROXYPROTO_V1_MAX - 1 (offset 105). */
+	win = len < PROXYPROTO_V1_MAX - 1 ? len : PROXYPROTO_V1_MAX - 1;
+	crlf = memchr(buf, '\r', win);
+	if (memchr(buf, '\n', crlf != NULL ? (size_t)(crlf - buf) : win) != NULL)
 		return -1;	/* a bare LF */
 	if (crlf == NULL)
-		return len >= PROXYPROTO_V1_MAX ? -1 : -2;
+		return len >= PROXYPROTO_V1_MAX - 1 ? -1 : -2;
 	if ((size_t)(crlf - buf) + 1 >= len)
 		return -2;
 	if (crlf[1] != '\n')

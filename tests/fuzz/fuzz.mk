@@ -11,7 +11,7 @@
 FUZZ_CC		?= clang
 FUZZ_B		?= build/fuzz
 FUZZ_SECONDS	?= 60
-FUZZ_TARGETS	?= req resp chunked conf urlpath
+FUZZ_TARGETS	?= req resp chunked conf urlpath proxyproto rewrite
 FUZZ_DEB	 = clang libclang-rt-14-dev
 # -timeout: one input running 10 s is a hang; 431 needs a 16 KiB request head.
 FUZZ_FLAGS	?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
@@ -20,6 +20,10 @@ FUZZ_MAXLEN_resp	= 17000
 FUZZ_MAXLEN_chunked	= 4096
 FUZZ_MAXLEN_conf	= 8192
 FUZZ_MAXLEN_urlpath	= 4096
+# v2 with TLVs; v1 is at most 107 bytes.
+FUZZ_MAXLEN_proxyproto	= 1024
+# regex and replacement (< 512 bytes each) and a request target.
+FUZZ_MAXLEN_rewrite	= 4096
 
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -28,6 +32,7 @@ FUZZ_CFLAGS	 = -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -Wall -Wextra -Wshadow \
 	-Wformat=2 -Wno-format-nonliteral \
 	$(shell pkg-config --cflags libconfig oniguruma openssl 2>/dev/null)
 FUZZ_LIBS_conf	 = $(shell pkg-config --libs libconfig oniguruma openssl 2>/dev/null)
+FUZZ_LIBS_rewrite = $(shell pkg-config --libs oniguruma 2>/dev/null)
 
 FUZZ_BIN	 = $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 
@@ -59,6 +64,8 @@ $(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o
 # What each harness links, besides its own file.
 $(FUZZ_B)/fuzz_req $(FUZZ_B)/fuzz_resp $(FUZZ_B)/fuzz_chunked: $(FUZZ_B)/obj/common/http1.o
 $(FUZZ_B)/fuzz_urlpath: $(FUZZ_B)/obj/common/urlpath.o
+$(FUZZ_B)/fuzz_proxyproto: $(FUZZ_B)/obj/common/proxyproto.o
+$(FUZZ_B)/fuzz_rewrite: $(FUZZ_B)/obj/common/rewrite.o
 # conf_load.c compiles the rewrite rules' regexes with rewrite.c, checks the
 # shm name with conf_shm.c and the TLS files with tls_conf.c (OpenSSL).
 $(FUZZ_B)/fuzz_conf: \

@@ -168,6 +168,80 @@ CHUNKED = {
     "bad_trailer_obs_fold": "0\r\nX: a\r\n b\r\n\r\n",
     "bad_trailer_no_colon": "0\r\nfoo\r\n\r\n",
     "bad_trailer_ctl": "0\r\n\x01X: y\r\n\r\n",
+    # limits at their edges: 16 digits up to INT64_MAX, no further
+    "max_digits_zeros": "000000000000000f\r\n" + "x" * 15 + "\r\n0\r\n\r\n",
+    "bad_over_int64": "8000000000000000\r\n",
+    "bad_trailer_empty_name": "0\r\n: v\r\n\r\n",
+    "bad_cr_cr_after_data": "1\r\nx\r\r\n0\r\n\r\n",
+    "bad_bws_no_ext_last": "1 ;a\r\nx\r\n0 \r\n\r\n",
+    "ext_obs_text": "1;n=\"\xe9\t\"\r\nx\r\n0\r\nT: \xe9\t\r\n\r\n",
+}
+
+
+def v2(cmd, fam, addr, tlv=b""):
+    """A PROXY v2 header: signature, version 2 + cmd, family, length, addresses, TLVs."""
+    body = addr + tlv
+    return (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x20 | cmd, fam]) +
+            len(body).to_bytes(2, "big") + body)
+
+
+V4 = bytes([192, 0, 2, 1, 198, 51, 100, 7]) + (51234).to_bytes(2, "big") + (443).to_bytes(2, "big")
+V6 = (bytes.fromhex("20010db8000000000000000000000001") + bytes.fromhex("20010db8000000000000000000000002") +
+      (1).to_bytes(2, "big") + (80).to_bytes(2, "big"))
+REQ1 = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+
+# PROXY protocol headers, each followed by the request that comes after it.
+PROXYPROTO = {
+    "v1_tcp4": b"PROXY TCP4 192.0.2.1 198.51.100.7 51234 443\r\n" + REQ1,
+    "v1_tcp6": b"PROXY TCP6 2001:db8::1 2001:db8::2 1 80\r\n" + REQ1,
+    "v1_tcp6_v4mapped": b"PROXY TCP6 ::ffff:192.0.2.1 ::1 65535 0\r\n",
+    "v1_unknown": b"PROXY UNKNOWN\r\n" + REQ1,
+    "v1_unknown_fields": b"PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n",
+    "v1_longest": (b"PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+                   b"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n"),
+    "v1_partial": b"PROXY TCP4 192.0.2.1 198.5",
+    "v1_bad_port_zero": b"PROXY TCP4 192.0.2.1 198.51.100.7 0443 443\r\n",
+    "v1_bad_port_big": b"PROXY TCP4 192.0.2.1 198.51.100.7 65536 443\r\n",
+    "v1_bad_addr": b"PROXY TCP4 192.0.2.256 198.51.100.7 1 2\r\n",
+    "v1_bad_family": b"PROXY TCP4 2001:db8::1 198.51.100.7 1 2\r\n",
+    "v1_bad_bare_lf": b"PROXY TCP4 192.0.2.1 198.51.100.7 1 2\n",
+    "v1_bad_extra_field": b"PROXY TCP4 192.0.2.1 198.51.100.7 1 2 3\r\n",
+    "v1_bad_nul": b"PROXY TCP4 192.0.2.1\x00198.51.100.7 1 2\r\n",
+    "v1_107_bytes": b"PROXY UNKNOWN " + b"x" * 91 + b"\r\n",   # the longest line allowed
+    "v1_bad_108_bytes": b"PROXY UNKNOWN " + b"x" * 92 + b"\r\n",
+    "v1_bad_too_long": b"PROXY UNKNOWN " + b"x" * 100 + b"\r\n",
+    "v2_tcp4": v2(1, 0x11, V4) + REQ1,
+    "v2_tcp6": v2(1, 0x21, V6) + REQ1,
+    "v2_tcp4_tlvs": v2(1, 0x11, V4, b"\x01\x00\x02h2\x04\x00\x00") + REQ1,
+    "v2_local": v2(0, 0x00, b"") + REQ1,
+    "v2_unspec": v2(1, 0x00, b"\x00" * 4),
+    "v2_partial": v2(1, 0x21, V6)[:30],
+    "v2_bad_version": b"\r\n\r\n\x00\r\nQUIT\n\x11\x11\x00\x0c" + V4,
+    "v2_bad_command": v2(2, 0x11, V4),
+    "v2_bad_udp": v2(1, 0x12, V4),
+    "v2_bad_short_addr": v2(1, 0x21, V4),
+    "not_proxy": REQ1,
+}
+
+# Rewrite rules as "regex NUL replacement NUL subject" (one NUL: match-only).
+REWRITE = {
+    "prefix": "^/old/(.*)$\0/new/$1\0/old/a/b?c=d",
+    "no_match": "^/old/(.*)$\0/new/$1\0/other",
+    "named_and_plain": "^/(?<ver>v\\d+)/(\\w+)/(.*)$\0/api/$1/$2?rest=$3&v=$$\0/v2/users/42",
+    "group_zero_and_unset": "^/a(x)?(/.*)?$\0[$0][$1][$2][$9]\0/a/zz",
+    "dollar_dollar": "^/p$\0/$$$$/$$1\0/p",
+    "case_insensitive": "(?i)^/IMG/(.+)\\.PNG$\0/img/$1.png\0/img/Cat.PnG",
+    "alternation": "^/(a|b|c)+/(\\d{2,4})$\0/x/$2/$1\0/abcab/2024",
+    "many_groups": "^" + "(.)" * 40 + "\0$1$9$0\0/" + "abcdefghij" * 5,
+    "match_only": "^/api/(v\\d+)/\0/api/v2/users",
+    "bad_replace": "^/(.*)$\0/x/$a\0/y",
+    "bad_replace_end": "^/(.*)$\0/x/$\0/y",
+    "bad_regex": "^/(unclosed\0/x\0/unclosed",
+    "bomb": "^(a+)+$\0/x\0" + "a" * 40 + "b",
+    "bomb_alt": "^(a|a?)+$\0$1\0" + "a" * 30 + "!",
+    "bytes": "[\\x80-\\xff]+\0<$0>\0/caf\xe9/\xff\xfe",
+    "lookaround": "(?<=/)(?!x)([^/]+)\0$1$1\0/x/yy/z",
+    "backref": "^/(\\w+)/\\1$\0/twice/$1\0/ab/ab",
 }
 
 
@@ -176,7 +250,7 @@ def write(kind, seeds):
     os.makedirs(d, exist_ok=True)
     for name, text in seeds.items():
         with open(os.path.join(d, name), "wb") as f:
-            f.write(text.encode("latin-1"))
+            f.write(text if isinstance(text, bytes) else text.encode("latin-1"))
 
 
 def main():
@@ -185,6 +259,8 @@ def main():
     write("req", REQ)
     write("resp", RESP)
     write("chunked", CHUNKED)
+    write("proxyproto", PROXYPROTO)
+    write("rewrite", REWRITE)
     # config seeds: the shipped config and every unit-test fixture
     d = "tests/fuzz/corpus/conf"
     os.makedirs(d, exist_ok=True)

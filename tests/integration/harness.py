@@ -22,7 +22,25 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BACKEND_PY = HERE / "backend.py"
 START_TIMEOUT = 5.0        # seconds to wait for a listener to accept
-STOP_TIMEOUT = 3.0         # seconds between SIGTERM and SIGKILL
+STOP_TIMEOUT = 3.0         # seconds between SIGTERM and SIGKILL (backends)
+SURVIVOR_WAIT = 2.0        # seconds a child left behind by the master has to exit on its own
+
+
+def master_stop_grace():
+    """The master's STOP_GRACE (master/spawn.c): how long a stopping master waits for
+    its workers and health checker before it SIGKILLs them. 5.0 if not found."""
+    try:
+        text = (REPO / "master" / "spawn.c").read_text()
+    except OSError:
+        return 5.0
+    m = re.search(r"^#define\s+STOP_GRACE\s+([0-9.]+)", text, re.M)
+    return float(m.group(1)) if m else 5.0
+
+
+# SIGTERM to SIGKILL for a sluice master: past its own grace, plus the time to kill
+# and reap its children and to run its leak check at exit. Killing it sooner would
+# lose its sanitizer report, and those of the children it had not reaped yet.
+SLUICE_STOP_TIMEOUT = master_stop_grace() + 3.0
 
 sys.path.insert(0, str(HERE))
 import backend as backend_mod  # noqa: E402  (gen_bytes, sha256_of_stream)
@@ -220,19 +238,26 @@ class BackendProc:
         stop_pid(self.proc)
 
 
-def stop_pid(proc, sig=signal.SIGTERM):
-    """Signals a Popen we started, waits STOP_TIMEOUT, then SIGKILLs it."""
+def stop_pid(proc, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+    """Signals a Popen we started, waits timeout seconds, then SIGKILLs it.
+    Returns its exit status (negative: the signal that ended it)."""
+    return _stop(proc, sig, timeout)[0]
+
+
+def _stop(proc, sig, timeout):
+    """stop_pid(); returns (status, seconds waited, True if it had to be SIGKILLed)."""
     if proc.poll() is not None:
-        return proc.returncode
+        return proc.returncode, 0.0, False
+    t0 = time.monotonic()
     try:
         proc.send_signal(sig)
     except ProcessLookupError:
         pass
     try:
-        return proc.wait(STOP_TIMEOUT)
+        return proc.wait(timeout), time.monotonic() - t0, False
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.wait(STOP_TIMEOUT)
+        return proc.wait(STOP_TIMEOUT), time.monotonic() - t0, True
 
 
 class Sluice:
@@ -315,25 +340,52 @@ class Sluice:
             return ""
 
     def stop(self):
-        """SIGTERM the master, SIGKILL after STOP_TIMEOUT; then SIGKILL any worker
-        we saw that outlived it (by PID, and only if it still runs our binary)."""
+        """SIGTERM the master and wait SLUICE_STOP_TIMEOUT, longer than the master's
+        own stop grace; then SIGKILL any child we saw that outlived it (by PID, and
+        only if it still runs our binary) once it had SURVIVOR_WAIT to exit alone
+        (the master's death signals it). A master that had to be SIGKILLed failed
+        to stop: that is written to its log as a "runtime error:" line, which the
+        env fixture's sanitizer-report check turns into a test failure (a killed
+        process prints no sanitizer report, so the run must not pass silently)."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
             self.workers()
-        stop_pid(self.proc)
-        for pid in sorted(self.seen_workers):
-            if not pid_alive(pid):
+        _, waited, killed = _stop(self.proc, signal.SIGTERM, SLUICE_STOP_TIMEOUT)
+        left = [pid for pid in sorted(self.seen_workers) if self._ours(pid)]
+        if left:
+            wait_until(lambda: not any(pid_alive(pid) for pid in left), SURVIVOR_WAIT)
+        for pid in left:
+            if not self._ours(pid):
                 continue
             try:
-                exe = os.readlink("/proc/%d/exe" % pid)
-            except OSError:
-                continue
-            if os.path.realpath(exe) == os.path.realpath(self.binary):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if left:
+            wait_until(lambda: not any(pid_alive(pid) for pid in left), STOP_TIMEOUT)
+        if killed:
+            # Written once no process of ours is left to write over it: they share
+            # one file offset, which an append does not move.
+            self._report("sluice-harness: runtime error: the master (pid %d) was still "
+                         "running %.1f s after SIGTERM (its stop grace is %.1f s); "
+                         "SIGKILLed, so its sanitizer report, if any, is lost"
+                         % (self.proc.pid, waited, master_stop_grace()))
+
+    def _ours(self, pid):
+        """True if pid is alive and runs the binary under test."""
+        if not pid_alive(pid):
+            return False
+        try:
+            exe = os.readlink("/proc/%d/exe" % pid)
+        except OSError:
+            return False
+        return os.path.realpath(exe) == os.path.realpath(self.binary)
+
+    def _report(self, line):
+        """Appends a harness line to the sluice log (what the fixture checks)."""
+        with open(self.log_path, "a") as f:
+            f.write("\n%s\n" % line)
 
 
 def run_sluice(args, timeout=5, binary=None):

@@ -97,3 +97,24 @@ Test(proxyproto, v2_tcp4_local_and_splits)
 	h[13] = 0x12;						/* UDP */
 	cr_assert_eq(proxyproto_parse((const char *)h, sizeof(h), &ss), -1);
 }
+
+/* The spec's longest v1 line is 107 bytes, CRLF included; one more is refused. */
+Test(proxyproto, v1_length_limit)
+{
+	char h[160];
+	struct sockaddr_storage ss;
+	size_t n;
+
+	/* UNKNOWN may carry anything up to the CRLF: pad to exactly 107 and 108. */
+	memset(h, 'x', sizeof(h));
+	memcpy(h, "PROXY UNKNOWN ", 14);
+	memcpy(h + 105, "\r\n", 2);
+	cr_assert_eq(proxyproto_parse(h, 107, &ss), 107);
+	memset(h + 105, 'x', 2);
+	memcpy(h + 106, "\r\n", 2);
+	n = 108;
+	cr_assert_eq(proxyproto_parse(h, n, &ss), -1, "a 108-byte v1 line is not PROXY");
+	/* Without a CR in the first 106 bytes it can never end in time. */
+	cr_assert_eq(proxyproto_parse(h, 106, &ss), -1);
+	cr_assert_eq(proxyproto_parse(h, 105, &ss), -2);
+}
