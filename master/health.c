@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #include <ev.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "common/conf.h"
 #include "common/http1.h"
@@ -27,6 +30,7 @@
 #include "common/pdeath.h"
 #include "common/privdrop.h"
 #include "common/retry_after.h"
+#include "common/tls_conf.h"
 #include "shm/shm.h"
 
 /*
@@ -58,6 +62,7 @@
 enum probe_state {
 	PR_IDLE = 0,		/* waiting for its next start (tmo armed) */
 	PR_CONNECT,		/* non-blocking connect pending */
+	PR_HANDSHAKE,		/* TLS source: handshake under way */
 	PR_SEND,		/* request partly sent */
 	PR_RECV,		/* reading the response head */
 	PR__COUNT
@@ -84,6 +89,7 @@ struct probe {
 	struct shm_source	*ss;		/* borrowed: its slot in the segment */
 	const struct checker	*ck;		/* borrowed: the owner */
 	int			 fd;		/* -1 while idle */
+	SSL			*ssl;		/* TLS source: the probe's session, or NULL */
 	ev_io			 io;
 	ev_timer		 tmo;		/* deadline while running, next start while idle */
 	ev_tstamp		 started;	/* ev_now() at the start of the running probe */
@@ -109,6 +115,9 @@ static void	tmo_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void	probe_start(struct probe *p);
 static void	probe_run(struct probe *p);
 static int	probe_connected(struct probe *p, struct verdict *v);
+static int	probe_tls(struct probe *p, struct verdict *v);
+static int	probe_wait(struct probe *p, int events);
+static ssize_t	probe_io(struct probe *p, int wr, char *buf, size_t len);
 static int	probe_send(struct probe *p, struct verdict *v);
 static int	probe_recv(struct probe *p, struct verdict *v);
 static void	judge(const struct http1_resp *r, struct verdict *v);
@@ -242,6 +251,7 @@ checker_run(struct checker *ck, struct shm_seg *seg, const uint32_t *src_slot)
 
 		ev_io_stop(ck->loop, &p->io);
 		ev_timer_stop(ck->loop, &p->tmo);
+		SSL_free(p->ssl);
 		if (p->fd != -1)
 			close(p->fd);
 		p->magic = 0;
@@ -275,6 +285,8 @@ tmo_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	memset(&v, 0, sizeof(v));
 	if (p->state == PR_CONNECT)
 		fail(&v, SHM_R_TIMEOUT, "connect timed out");
+	else if (p->state == PR_HANDSHAKE)
+		fail(&v, SHM_R_TIMEOUT, "TLS handshake timed out");
 	else
 		fail(&v, SHM_R_TIMEOUT, "no response in time");
 	probe_finish(p, &v);
@@ -342,6 +354,9 @@ probe_run(struct probe *p)
 		case PR_CONNECT:
 			r = probe_connected(p, &v);
 			break;
+		case PR_HANDSHAKE:
+			r = probe_tls(p, &v);
+			break;
 		case PR_SEND:
 			r = probe_send(p, &v);
 			break;
@@ -380,7 +395,93 @@ probe_connected(struct probe *p, struct verdict *v)
 	p->len = (uint32_t)len;
 	p->off = 0;
 	p->state = PR_SEND;
+	if (p->src->tls.enabled) {
+		/* A TLS source is checked over TLS, verified as the workers verify it. */
+		const char *sni = tls_cli_sni(p->src->tls.cli);
+
+		p->ssl = SSL_new(tls_cli_ctx(p->src->tls.cli));
+		if (p->ssl == NULL || SSL_set_fd(p->ssl, p->fd) != 1 ||
+		    (sni != NULL && SSL_set_tlsext_host_name(p->ssl, sni) != 1)) {
+			ERR_clear_error();
+			fail(v, SHM_R_CONNECT, "no memory for TLS");
+			return STEP_DONE;
+		}
+		SSL_set_connect_state(p->ssl);
+		p->state = PR_HANDSHAKE;
+	}
 	return STEP_NEXT;
+}
+
+/* The TLS handshake with the source; a failure says why (verification). */
+static int
+probe_tls(struct probe *p, struct verdict *v)
+{
+	static char why[200];
+	unsigned long e;
+	long vr;
+	int r;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(p->ssl);
+	if (r == 1) {
+		p->state = PR_SEND;
+		return STEP_NEXT;
+	}
+	switch (SSL_get_error(p->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return probe_wait(p, EV_READ);
+	case SSL_ERROR_WANT_WRITE:
+		return probe_wait(p, EV_WRITE);
+	default:
+		e = ERR_peek_last_error();
+		vr = SSL_get_verify_result(p->ssl);
+		snprintf(why, sizeof(why), "TLS handshake failed: %s%s%s",
+		    e != 0 && ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e) :
+		    "connection closed", vr != X509_V_OK ? ": " : "",
+		    vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
+		ERR_clear_error();
+		fail(v, SHM_R_CONNECT, why);
+		return STEP_DONE;
+	}
+}
+
+/* Waits for events on the probe's socket. */
+static int
+probe_wait(struct probe *p, int events)
+{
+	ev_io_stop(p->ck->loop, &p->io);
+	ev_io_set(&p->io, p->fd, events);
+	ev_io_start(p->ck->loop, &p->io);
+	return STEP_WAIT;
+}
+
+/*
+ * send()/recv() or their TLS counterparts: > 0 bytes, 0 EOF, -1 with errno
+ * (EAGAIN: wait; for TLS, errno EAGAIN and p->io armed for what it wants).
+ */
+static ssize_t
+probe_io(struct probe *p, int wr, char *buf, size_t len)
+{
+	size_t n;
+	int r, e;
+
+	if (p->ssl == NULL)
+		return wr ? send(p->fd, buf, len, MSG_NOSIGNAL) : recv(p->fd, buf, len, 0);
+	ERR_clear_error();
+	r = wr ? SSL_write_ex(p->ssl, buf, len, &n) : SSL_read_ex(p->ssl, buf, len, &n);
+	if (r == 1)
+		return (ssize_t)n;
+	e = SSL_get_error(p->ssl, 0);
+	ERR_clear_error();
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		(void)probe_wait(p, e == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE);
+		errno = EAGAIN;
+		return -1;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	errno = ECONNRESET;
+	return -1;
 }
 
 static int
@@ -389,15 +490,11 @@ probe_send(struct probe *p, struct verdict *v)
 	ssize_t n;
 
 	while (p->off < p->len) {
-		n = send(p->fd, p->buf + p->off, p->len - p->off, MSG_NOSIGNAL);
+		n = probe_io(p, 1, p->buf + p->off, p->len - p->off);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			ev_io_stop(p->ck->loop, &p->io);
-			ev_io_set(&p->io, p->fd, EV_WRITE);
-			ev_io_start(p->ck->loop, &p->io);
-			return STEP_WAIT;
-		}
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return p->ssl != NULL ? STEP_WAIT : probe_wait(p, EV_WRITE);
 		if (n <= 0) {
 			fail(v, SHM_R_CONNECT, "send failed");
 			return STEP_DONE;
@@ -406,10 +503,10 @@ probe_send(struct probe *p, struct verdict *v)
 	}
 	p->len = 0;
 	p->state = PR_RECV;
-	ev_io_stop(p->ck->loop, &p->io);
-	ev_io_set(&p->io, p->fd, EV_READ);
-	ev_io_start(p->ck->loop, &p->io);
-	return STEP_WAIT;
+	/* TLS may hold response bytes already read: try before waiting. */
+	if (p->ssl != NULL)
+		return STEP_NEXT;
+	return probe_wait(p, EV_READ);
 }
 
 /*
@@ -427,11 +524,11 @@ probe_recv(struct probe *p, struct verdict *v)
 	int head;
 
 	for (;;) {
-		n = recv(p->fd, p->buf + p->len, sizeof(p->buf) - p->len, 0);
+		n = probe_io(p, 0, p->buf + p->len, sizeof(p->buf) - p->len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return STEP_WAIT;
+			return p->ssl != NULL ? STEP_WAIT : probe_wait(p, EV_READ);
 		if (n == -1) {
 			fail(v, SHM_R_RESET, "reset before a complete response");
 			return STEP_DONE;
@@ -490,6 +587,11 @@ probe_finish(struct probe *p, const struct verdict *v)
 	assert(p->state != PR_IDLE);
 	ev_io_stop(loop, &p->io);
 	ev_timer_stop(loop, &p->tmo);
+	if (p->ssl != NULL) {
+		SSL_free(p->ssl);	/* no close_notify: the probe asked Connection: close */
+		p->ssl = NULL;
+		ERR_clear_error();
+	}
 	if (p->fd != -1)
 		close(p->fd);
 	p->fd = -1;

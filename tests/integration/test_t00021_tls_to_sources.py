@@ -162,3 +162,35 @@ def test_config_check(env, pki, tmp_path):
     p = with_tls('{ ca = "%s"; sni = "a.test"; }' % pki.ca)
     rc, out = run_sluice(["-t", "-c", str(p)])
     assert rc == 0, out
+
+
+@pytest.mark.limit(20)
+def test_health_checks_over_tls(env, pki):
+    """The checker probes a TLS source over TLS, verified like the workers: a good
+    one stays up (its probes arrive as TLS requests with our SNI), one whose
+    certificate names another host goes down with the reason logged."""
+    good = origin(pki)
+    bad = origin(pki)           # serves a.test; configured to expect b.test
+    try:
+        srcs = [{"name": "g", "address": good.address, "tls": {"ca": pki.ca, "sni": "a.test"}},
+                {"name": "b", "address": bad.address, "tls": {"ca": pki.ca, "sni": "b.test"}}]
+        s = env.sluice([("g", good.address), ("b", bad.address)], workers=1,
+                       extra={"sources": srcs,
+                              "health": {"path": "/health", "interval": 0.2, "timeout": 1,
+                                         "rise": 1, "fall": 2}})
+        assert wait_until(lambda: sum(1 for h in good.handshakes()
+                                      if h.get("requests", 0) >= 1) >= 3, 5), good.conns
+        assert all(h["sni"] == "a.test" for h in good.handshakes())
+        assert wait_until(lambda: source_stat(stat_json(s), "b")["health"] == "down", 5), \
+            source_stat(stat_json(s), "b")
+        assert source_stat(stat_json(s), "g")["health"] == "up"
+        assert re.search(r"source b is down: TLS handshake failed: certificate verify failed: "
+                         r"hostname mismatch", s.log()), s.log()[-2000:]
+        assert bad.handshakes() == [] or all(h["requests"] == 0 for h in bad.handshakes())
+        # Requests go to the good one only.
+        for i in range(4):
+            r = s.get("/r%d" % i)
+            assert r.status == 200 and r.body == b"tls-origin /r%d" % i, r
+    finally:
+        good.stop()
+        bad.stop()
