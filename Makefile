@@ -34,7 +34,7 @@ TOOLS_BIN  = $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%) \
 
 # Debian packages: what building needs, and what testing adds.
 DEB_BUILD = gcc make pkg-config libev-dev libconfig-dev libonig-dev libssl-dev
-DEB_TEST  = libcriterion-dev curl python3 python3-pytest procps openssl sslscan
+DEB_TEST  = libcriterion-dev curl python3 python3-pytest procps openssl sslscan groff-base
 
 PREFIX	?= /usr/local
 
@@ -75,10 +75,62 @@ $(B)/tests/%: tests/unit/%.c $(LIB_OBJ)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(B)/sluice $(DESTDIR)$(PREFIX)/sbin/sluice
-	install -m 755 $(B)/sluice-stat $(DESTDIR)$(PREFIX)/bin/sluice-stat
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the two binaries, the man pages,
+# the README, the systemd unit (etc/sluice.service.in with the paths filled in),
+# the logrotate rules, the log directory, and /etc/sluice/sluice.conf from
+# etc/sluice-installed.conf unless a file is there already. `make uninstall`
+# removes those files; the configuration only if it is still the shipped one,
+# the sluice directories only if empty (logs are kept).
+SBINDIR	?= $(PREFIX)/sbin
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/sluice
+SYSCONFDIR ?= /etc
+CONFDIR	 = $(SYSCONFDIR)/sluice
+UNITDIR	?= $(SYSCONFDIR)/systemd/system
+LOGROTATEDIR = $(SYSCONFDIR)/logrotate.d
+# Named in etc/sluice-installed.conf and etc/logrotate.d/sluice.
+LOGDIR	 = /var/log/sluice
+MAN5	 = docs/man/sluice.conf.5
+MAN8	 = docs/man/sluice.8 docs/man/sluice-stat.8
+DOCS	 = README.md etc/example-site.conf
+
+.PHONY: uninstall
+
+install: $(B)/sluice $(B)/sluice-stat
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(CONFDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LOGDIR)
+	install -m 755 $(B)/sluice $(DESTDIR)$(SBINDIR)/sluice
+	install -m 755 $(B)/sluice-stat $(DESTDIR)$(BINDIR)/sluice-stat
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 644 etc/logrotate.d/sluice $(DESTDIR)$(LOGROTATEDIR)/sluice
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' \
+		-e 's|@DOCDIR@|$(DOCDIR)|g' etc/sluice.service.in > $(DESTDIR)$(UNITDIR)/sluice.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/sluice.service
+	@if [ -e $(DESTDIR)$(CONFDIR)/sluice.conf ]; then \
+		echo "keeping $(DESTDIR)$(CONFDIR)/sluice.conf (the default is etc/sluice-installed.conf)"; \
+	else \
+		echo "install -m 644 etc/sluice-installed.conf $(DESTDIR)$(CONFDIR)/sluice.conf"; \
+		install -m 644 etc/sluice-installed.conf $(DESTDIR)$(CONFDIR)/sluice.conf; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(BINDIR)/sluice-stat \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) \
+		$(DESTDIR)$(LOGROTATEDIR)/sluice $(DESTDIR)$(UNITDIR)/sluice.service
+	@if cmp -s etc/sluice-installed.conf $(DESTDIR)$(CONFDIR)/sluice.conf; then \
+		echo "rm -f $(DESTDIR)$(CONFDIR)/sluice.conf"; rm -f $(DESTDIR)$(CONFDIR)/sluice.conf; \
+	elif [ -e $(DESTDIR)$(CONFDIR)/sluice.conf ]; then \
+		echo "keeping $(DESTDIR)$(CONFDIR)/sluice.conf: it differs from etc/sluice-installed.conf"; \
+	fi
+	@for d in $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(LOGDIR); do \
+		[ ! -d $$d ] || rmdir $$d 2>/dev/null || echo "keeping $$d: not empty"; \
+	done
 
 # Installs only the Debian packages that are missing (needs root and apt-get).
 define install_missing

@@ -138,6 +138,7 @@ struct route_conf {
 	bool		 x_forwarded_for;	/* default true */
 	bool		 via;			/* add "Via: 1.1 via_name"; default true */
 	char		 via_name[CONF_NAME_MAX];	/* default: the host name; loop key */
+	char		 request_id[CONF_NAME_MAX];	/* header; default X-Request-ID; "" = off */
 	char		 upgrade[CONF_UPGRADE_MAX][CONF_TOKEN_MAX];	/* tunnelled protocols */
 	uint32_t	 nupgrade;		/* default 1: "websocket"; 0 = no upgrades */
 	struct cidr_conf *trusted;		/* trusted_proxies */
@@ -173,10 +174,17 @@ struct health_conf {
 	uint32_t	fall;			/* default 3 */
 };
 
+enum log_format {
+	LOG_F_COMBINED = 0,	/* the combined format plus sluice's fields */
+	LOG_F_JSON,		/* one JSON object per line */
+	LOG_F__COUNT
+};
+
 struct log_conf {
 	char		error[CONF_STR_MAX];	/* "stderr" (default) or a path */
 	enum log_level	level;			/* default LOG_L_INFO */
 	char		access[CONF_STR_MAX];	/* "off" (default) or a path */
+	enum log_format	format;			/* access log; default combined */
 };
 
 struct conf {

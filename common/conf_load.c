@@ -154,6 +154,7 @@ static bool	ok_abs_path(const char *v);
 static bool	ok_source_name(const char *v);
 static bool	ok_host(const char *v);
 static bool	ok_header_name(const char *v);
+static bool	ok_header_name_or_none(const char *v);
 static bool	ok_header_value(const char *v);
 static bool	header_reserved(const char *name);
 static void	fn_workers(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
@@ -220,9 +221,16 @@ static void	check_rewrite(struct ld *ld, const config_setting_t *s, void *base,
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum balancer) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum tls_version) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum log_format) == sizeof(int), "enum stored as int");
 
 static const char *const tls_version_names[] = {
 	[TLS_V1_2] = "TLSv1.2", [TLS_V1_3] = "TLSv1.3", [TLS_V__COUNT] = NULL,
+};
+
+static const char *const log_format_names[] = {
+	[LOG_F_COMBINED] = "combined",
+	[LOG_F_JSON] = "json",
+	NULL
 };
 
 static const char *const level_names[] = {
@@ -245,6 +253,8 @@ static const struct cf_cmd log_cmds[] = {
 	K_ENUM("level", struct log_conf, level, level_names, LOG_L_INFO,
 	    "\"error\", \"warn\", \"info\" or \"debug\""),
 	K_STR("access", struct log_conf, access, 0, "off", ok_any, "\"off\" or a file path"),
+	K_ENUM("format", struct log_conf, format, log_format_names, LOG_F_COMBINED,
+	    "\"combined\" or \"json\""),
 	K_END
 };
 
@@ -398,6 +408,8 @@ static const struct cf_cmd route_cmds[] = {
 	K_BOOL("x_forwarded_for", struct route_conf, x_forwarded_for, true),
 	K_FN("via", struct route_conf, via, via, 0, fn_via,
 	    "true, false or a name for the Via field (letters, digits, \"-\", \".\", \"_\")"),
+	K_STR("request_id", struct route_conf, request_id, CF_F_EMPTY_OK, "X-Request-ID",
+	    ok_header_name_or_none, "a header name (letters, digits, \"-\"), or \"\" for none"),
 	K_FN("upgrade", struct route_conf, upgrade, nupgrade, 0, fn_upgrade,
 	    "an array of protocol names [ \"websocket\" ] (at most 8)"),
 	K_FN("trusted_proxies", struct route_conf, trusted, ntrusted, 0, fn_trusted,
@@ -1695,6 +1707,12 @@ ok_header_name(const char *v)
 		if (!is_tchar(*p))
 			return false;
 	return p != v && !header_reserved(v);
+}
+
+static bool
+ok_header_name_or_none(const char *v)
+{
+	return v[0] == '\0' || ok_header_name(v);
 }
 
 static bool

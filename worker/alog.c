@@ -70,9 +70,17 @@ alog_stamp(struct alog *a, ev_tstamp now)
 	if ((ev_tstamp)t != a->stamp_at) {
 		gmtime_r(&t, &tm);
 		strftime(a->stamp, sizeof(a->stamp), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+		strftime(a->iso, sizeof(a->iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		a->stamp_at = (ev_tstamp)t;
 	}
 	return a->stamp;
+}
+
+const char *
+alog_iso(struct alog *a, ev_tstamp now)
+{
+	(void)alog_stamp(a, now);
+	return a->iso;
 }
 
 void

@@ -18,6 +18,7 @@ struct alog {
 	ev_timer	 flush;
 	ev_tstamp	 stamp_at;	/* second the cached timestamp is for */
 	char		 stamp[32];	/* "26/Nov/2026:02:11:33 +0000" */
+	char		 iso[32];	/* "2026-11-26T02:11:33Z", same second */
 };
 
 #define ALOG_BUF	(64 * 1024)
@@ -30,6 +31,8 @@ char	*alog_reserve(struct alog *a, size_t need);
 void	alog_commit(struct alog *a, size_t n);
 /* Cached "%d/%b/%Y:%H:%M:%S +0000" of now. */
 const char *alog_stamp(struct alog *a, ev_tstamp now);
+/* Cached "%Y-%m-%dT%H:%M:%SZ" of now (JSON lines). */
+const char *alog_iso(struct alog *a, ev_tstamp now);
 void	alog_flush(struct alog *a);
 /* SIGUSR1: flushes, then reopens the path (logrotate). */
 int	alog_reopen(struct alog *a);

@@ -26,6 +26,8 @@
 static enum step route_request(struct cconn *c);
 static int	rewrite_target(struct cconn *c);
 static enum step local_shortage(struct cconn *c, struct upool *p, int err);
+static void	request_id(struct worker *w, struct exch *x, const char *name);
+static int	rid_char(unsigned char ch);
 static enum step start_backend(struct cconn *c);
 static int	idempotent(int meth);
 
@@ -96,6 +98,8 @@ route_request(struct cconn *c)
 	if (x->route == NULL)
 		return errpage_reply(c, 404, x->rq_mode != BODY_NONE, SHM_END_NO_ROUTE);
 	rc = x->route->conf;
+	if (rc->request_id[0] != '\0')
+		request_id(w, x, rc->request_id);
 	if (rc->via && (q->flags & HTTP1_F_VIA) && heads_via_loop(q, rc->via_name)) {
 		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->loops, 1);
 		log_warnx("conn=%llu: forwarding loop: the request from %s already passed \"%s\" "
@@ -108,6 +112,54 @@ route_request(struct cconn *c)
 	if (rc->request.nrewrite > 0 && rewrite_target(c) == -1)
 		return errpage_reply(c, 500, x->rq_mode != BODY_NONE, SHM_END_INTERNAL);
 	return dispatch_pick(c);
+}
+
+/*
+ * The request's id: the client's (or a proxy's before us) if it is a sane
+ * token, else a new one of 32 hex digits (128 bits of a per-worker
+ * xorshift128+ seeded from the kernel). Forwarded, echoed and logged.
+ */
+static void
+request_id(struct worker *w, struct exch *x, const char *name)
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct http1_header *h = http1_find(x->req.headers, x->req.nheaders, name);
+	uint64_t s1, s0, r[2];
+	uint32_t i;
+	int k;
+
+	if (h != NULL && h->value.len > 0 && h->value.len <= EXCH_RID_MAX) {
+		for (i = 0; i < h->value.len; i++)
+			if (!rid_char((unsigned char)h->value.p[i]))
+				break;
+		if (i == h->value.len) {
+			memcpy(x->rid, h->value.p, h->value.len);
+			x->rid[h->value.len] = '\0';
+			x->rid_len = (uint8_t)h->value.len;
+			return;
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		s1 = w->rid_s[0];
+		s0 = w->rid_s[1];
+		w->rid_s[0] = s0;
+		s1 ^= s1 << 23;
+		w->rid_s[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+		r[k] = w->rid_s[1] + s0;
+	}
+	for (i = 0; i < 32; i++)
+		x->rid[i] = hex[(r[i / 16] >> ((i % 16) * 4)) & 15];
+	x->rid[32] = '\0';
+	x->rid_len = 32;
+}
+
+/* A request id from elsewhere: letters, digits and "-._~:+/=" only. */
+static int
+rid_char(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	    ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == ':' || ch == '+' ||
+	    ch == '/' || ch == '=';
 }
 
 /*

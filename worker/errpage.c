@@ -70,8 +70,12 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 	x->ours = 1;
 	body = snprintf(NULL, 0, PAGE_FMT, status, txt, status, txt);
 	n = snprintf(x->scratch, sizeof(x->scratch),
-	    "HTTP/1.1 %d %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n%s\r\n",
+	    "HTTP/1.1 %d %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n%s",
 	    status, txt, body, x->cli_close ? "Connection: close\r\n" : "");
+	if (in_exch && x->rid_len > 0 && x->route != NULL)
+		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "%.*s%s\r\n",
+		    (int)x->route->rid.iov_len, (const char *)x->route->rid.iov_base, x->rid);
+	n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "\r\n");
 	if (!head_only)
 		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, PAGE_FMT, status, txt,
 		    status, txt);

@@ -31,6 +31,7 @@ struct uconn;
 #define LINES_CAP	4096	/* rewritten Location + Refresh header lines */
 #define TARGET_EXTRA	1024	/* a rewrite may make the target this much longer */
 #define MAX_INTERIM	10	/* 1xx responses per request before the response is malformed */
+#define EXCH_RID_MAX	64	/* bytes of a request id we keep (longer incoming ones are replaced) */
 
 /*
  * What a step of the run loop asks of it (only the run loop acts on it):
@@ -154,6 +155,8 @@ struct exch {
 	uint64_t		 up_in, up_out;	/* bytes from / to the current source */
 	int			 act_src;	/* conf source index counted active in shm, or -1 */
 	char			 alog_req[512];	/* request line, Referer, User-Agent (NUL-separated) */
+	char			 rid[EXCH_RID_MAX + 1];	/* request id (route's request_id), or "" */
+	uint8_t			 rid_len;
 	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+extra], siov[maxh+extra],
 	 * target[tcap], npath[tcap], rpath[tcap], lines[LINES_CAP] */
 };

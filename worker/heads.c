@@ -24,6 +24,8 @@ static struct iovec *forwarded(struct iovec *v, const struct exch *x, const char
 static struct iovec *rewrite_location(struct exch *x, struct rewrite_ctx *rwctx,
 	    const struct http1_header *h, struct iovec *v, uint32_t *used);
 static int	list_has(struct http1_str v, const char *name, size_t nlen, int second);
+static int	rid_field(const struct exch *x, struct http1_str n);
+static struct iovec *rid_line(struct iovec *v, const struct exch *x);
 
 int
 heads_conn_names(const struct http1_header *h, uint32_t n, struct http1_str name)
@@ -159,6 +161,23 @@ heads_upgrade_agreed(const struct exch *x)
 	    strncasecmp(u->value.p, x->upg.p, x->upg.len) == 0;
 }
 
+/* Is n the route's request id field? */
+static int
+rid_field(const struct exch *x, struct http1_str n)
+{
+	return n.len + 2 == x->route->rid.iov_len &&
+	    http1_caseeq(n.p, x->route->rid.iov_base, n.len);
+}
+
+/* "<request_id>: <id>\r\n" appended at v. */
+static struct iovec *
+rid_line(struct iovec *v, const struct exch *x)
+{
+	*v++ = x->route->rid;
+	v = IOV_MEM(v, x->rid, x->rid_len);
+	return IOV_LIT(v, "\r\n");
+}
+
 /* "Content-Length: n\r\n" in buf, as an iovec appended at v. */
 static struct iovec *
 clen_line(struct iovec *v, char *buf, size_t cap, uint64_t n)
@@ -228,6 +247,8 @@ heads_request(struct exch *x, const char *peer, uint32_t peer_len, int trusted)
 		if (heads_hop_by_hop(h->name) || http1_str_eq(h->name, "host") ||
 		    route_hdr_listed(&rc->request, h->name))
 			continue;
+		if (x->rid_len > 0 && rid_field(x, h->name))
+			continue;	/* ours follows, once */
 		if ((q->flags & HTTP1_F_CLEN_LIST) && http1_str_eq(h->name, "content-length"))
 			continue;	/* one normalized field follows */
 		/* Connection may drop end-to-end extras, never the framing. */
@@ -258,6 +279,8 @@ heads_request(struct exch *x, const char *peer, uint32_t peer_len, int trusted)
 	}
 	if (x->route->via.iov_len > 0)
 		*v++ = x->route->via;
+	if (x->rid_len > 0)
+		v = rid_line(v, x);
 	if (xff)
 		v = forwarded(v, x, peer, peer_len, trusted);
 	for (i = 0; i < rc->request.nadd; i++)
@@ -281,6 +304,8 @@ heads_response(struct exch *x, struct rewrite_ctx *rwctx)
 
 		if (heads_hop_by_hop(h->name) || route_hdr_listed(&rt->conf->response, h->name))
 			continue;
+		if (x->rid_len > 0 && rid_field(x, h->name))
+			continue;	/* the client gets the id we forwarded */
 		if ((s->flags & HTTP1_F_CLEN_LIST) && http1_str_eq(h->name, "content-length"))
 			continue;	/* one normalized field follows */
 		if ((s->flags & HTTP1_F_CONN_OTHER) &&
@@ -300,6 +325,8 @@ heads_response(struct exch *x, struct rewrite_ctx *rwctx)
 		v = clen_line(v, x->sclen, sizeof(x->sclen), s->content_length);
 	if (rt->via.iov_len > 0)
 		*v++ = rt->via;
+	if (x->rid_len > 0)
+		v = rid_line(v, x);
 	if (x->tunnel) {
 		const struct http1_header *u = http1_find(s->headers, s->nheaders, "upgrade");
 

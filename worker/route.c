@@ -150,6 +150,14 @@ route_init(const struct conf *c, struct route_rt **out)
 		if (build_lines(&rc->request, &rt[i].req_add) == -1 ||
 		    build_lines(&rc->response, &rt[i].resp_add) == -1)
 			goto fail;
+		if (rc->request_id[0] != '\0') {
+			size_t len = strlen(rc->request_id) + sizeof(": ");
+
+			if ((rt[i].rid.iov_base = malloc(len)) == NULL)
+				goto fail;
+			rt[i].rid.iov_len = (size_t)snprintf(rt[i].rid.iov_base, len, "%s: ",
+			    rc->request_id);
+		}
 		if (rc->via) {
 			size_t len = strlen(rc->via_name) + sizeof("Via: 1.1 \r\n");
 
@@ -191,6 +199,7 @@ route_free(struct route_rt *routes, uint32_t n)
 		free(r->req_add);
 		free(r->resp_add);
 		free(r->via.iov_base);
+		free(r->rid.iov_base);
 		free(r->pools);
 	}
 	if (n > 0)

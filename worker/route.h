@@ -22,6 +22,7 @@ struct route_rt {
 	struct iovec		*req_add;	/* "Name: value\r\n" lines, owned */
 	struct iovec		*resp_add;
 	struct iovec		 via;		/* "Via: 1.1 <via_name>\r\n", owned; empty if via off */
+	struct iovec		 rid;		/* "<request_id>: ", owned; empty if off */
 	uint32_t		 host_len;	/* strlen(conf->host) */
 	uint32_t		 path_len;
 	uint32_t		 idx_no;	/* position in the array = in conf->routes */

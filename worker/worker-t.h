@@ -39,6 +39,7 @@ struct worker {
 	struct cconn		*conns;		/* every open client connection */
 	struct route_rt		*routes;	/* parallel to conf->routes */
 	uint64_t		 lc_rotor;	/* least_conn: rotating start for ties */
+	uint64_t		 rid_s[2];	/* request ids: xorshift128+ seeded by getrandom */
 	uint32_t		 bufsize;	/* size of every I/O buffer */
 	struct rewrite_ctx	*rwctx;		/* reused match state for rewrite rules */
 	struct alog		 alog;		/* access log */

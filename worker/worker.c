@@ -5,6 +5,7 @@
 #include "worker/worker.h"
 
 #include <errno.h>
+#include <sys/random.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -307,6 +308,10 @@ worker_main(const struct handoff *ho)
 	w->fl_uconn = (struct freelist){ .size = sizeof(struct uconn), .max_free = 65536 };
 	w->fl_exch = (struct freelist){ .size = cconn_exch_size(c), .max_free = 1024 };
 	w->conn_closed = conn_closed;
+	/* Request ids: unpredictable across workers and restarts, cheap per request. */
+	if (getrandom(w->rid_s, sizeof(w->rid_s), 0) != (ssize_t)sizeof(w->rid_s) ||
+	    (w->rid_s[0] | w->rid_s[1]) == 0)
+		fatalx("%s: no random seed for request ids", __func__);
 	w->rwctx = rewrite_ctx_new();
 	if (w->rwctx == NULL || route_init(c, &w->routes) == -1 || lb_init(w) == -1)
 		fatalx("%s: out of memory", __func__);

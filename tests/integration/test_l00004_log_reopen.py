@@ -16,7 +16,7 @@ N = 6
 LINE = re.compile(
     r'^127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] '
     r'"GET (?P<target>/\S+) HTTP/1\.1" 200 (?P<bytes>\d+) "(?P<ref>[^"]*)" "(?P<ua>[^"]*)" '
-    r'src=a ustatus=200 rt=\d+\.\d{3} urt=\d+\.\d{3} term=--$')
+    r'src=a ustatus=200 rt=\d+\.\d{3} urt=\d+\.\d{3} term=-- rid=[0-9a-f]{32}$')
 
 
 def lines(path):

@@ -94,7 +94,7 @@ def test_retries_with_one_source_refusing(env, tmp_path):
     assert prom_sum(m, "sluice_source_retries_total", source="dead") == dead_st["retries"]
     assert prom_sum(m, "sluice_worker_errors_total") == 0
     lines = access_lines(log, 10)
-    assert len(lines) == 10 and all(ln.endswith("term=--") and " src=a " in ln
+    assert len(lines) == 10 and all(" term=-- rid=" in ln and " src=a " in ln
                                     for ln in lines), lines
 
 
@@ -122,7 +122,7 @@ def test_errors_with_a_resetting_backend(env, tmp_path):
     ends, errors = table(s)
     assert errors == 3 and ends["source_reset"] == 3
     lines = access_lines(log, 3)
-    assert len(lines) == 3 and all('" 502 ' in ln and ln.endswith("term=RH") for ln in lines), lines
+    assert len(lines) == 3 and all('" 502 ' in ln and " term=RH rid=" in ln for ln in lines), lines
     # The error-log line of each 502 names the route, the source, the cause and the time.
     errs = [ln for ln in s.log().splitlines() if "502 Bad Gateway for 127.0.0.1" in ln]
     assert len(errs) == 3, s.log()[-2000:]
@@ -181,7 +181,7 @@ def test_client_leaving_is_499_and_not_pooled(env, tmp_path):
     assert t["responses"]["4xx"] == 1 and t["errors"] == 1
     assert source_stat(d, "raw")["ends"]["client_abort"] == 1
     lines = access_lines(log, 1)
-    assert len(lines) == 1 and '" 499 ' in lines[0] and lines[0].endswith("term=CH"), lines
+    assert len(lines) == 1 and '" 499 ' in lines[0] and " term=CH rid=" in lines[0], lines
     # The aborted backend connection was closed, not pooled: the next request opens one.
     with HttpConn(s.port, timeout=5) as c:
         assert c.request("GET", "/next").body == b"late"
@@ -214,7 +214,7 @@ def test_response_cut_short_is_a_source_failure(env, tmp_path):
     assert src["failures"] == 1 and src["ends"]["source_reset"] == 1, src
     assert d["totals"]["errors"] == 1
     lines = access_lines(log, 1)
-    assert len(lines) == 1 and '" 200 ' in lines[0] and lines[0].endswith("term=RD"), lines
+    assert len(lines) == 1 and '" 200 ' in lines[0] and " term=RD rid=" in lines[0], lines
 
 
 def test_tunnel_bytes_are_counted(env, tmp_path):
