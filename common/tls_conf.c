@@ -282,6 +282,12 @@ configure(struct tls_srv *s, SSL_CTX *ctx, const struct tls_conf *tc, struct tls
 	/* Idle connections give their buffers back; a retried write may move (tls.c). */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/*
+	 * One read(2) per record rather than header then body: tls_read() reads
+	 * until OpenSSL wants the socket again, so nothing waits unseen in its
+	 * buffer.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	/*
 	 * No per-worker session cache (a client may come back to any worker):
 	 * resumption is by stateless tickets under the master's shared keys
 	 * (common/tls_tickets.c), valid one rotation period.
@@ -472,7 +478,6 @@ ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *e
 	struct tkey k;
 	int rc = 1;
 
-	(void)ssl;
 	if (enc) {
 		if (tickets_current(&k) == -1 || RAND_bytes(iv, 16) != 1) {
 			OPENSSL_cleanse(&k, sizeof(k));
@@ -485,6 +490,9 @@ ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *e
 		rc = tickets_find(name, &k);
 		if (rc <= 0)
 			return 0;	/* unknown or expired: full handshake */
+		/* TLS 1.3 tickets are single use (RFC 8446 C.4): always a fresh one. */
+		if (SSL_version(ssl) == TLS1_3_VERSION)
+			rc = 2;
 		if (EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1)
 			rc = -1;
 	}

@@ -202,3 +202,27 @@ def test_failed_handshakes_counted_probes_not(env, tmp_path):
                                  stdout=harness.subprocess.PIPE, timeout=5).stdout.decode()
     assert 'sluice_worker_tls_failed_total{worker="0"} 2' in out, out
     assert 'sluice_worker_tls_handshakes_total{worker="0",kind="full"} 0' in out, out
+
+
+@pytest.mark.limit(20)
+def test_tls13_resumption_gets_a_fresh_ticket(env, tmp_path):
+    """TLS 1.3 tickets are single use (RFC 8446 C.4): a resumed handshake gets a new
+    ticket, and that one resumes the next connection (a client that never reuses
+    a ticket keeps resuming)."""
+    pki = tlsutil.Pki(tmp_path)
+    b1 = env.backend("b1")
+    s = tlsutil.tls_sluice(env, [b1], pki, workers=1)
+    s1, s2 = str(tmp_path / "s1.pem"), str(tmp_path / "s2.pem")
+    req = b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"
+    rc, out = tlsutil.s_client(s.port, "-tls1_3", "-sess_out", s1, "-ign_eof",
+                               servername="a.test", ca=pki.ca, stdin=req)
+    assert rc == 0 and "New, TLSv1.3" in out, out
+    rc, out = tlsutil.s_client(s.port, "-tls1_3", "-sess_in", s1, "-sess_out", s2, "-ign_eof",
+                               servername="a.test", ca=pki.ca, stdin=req)
+    assert rc == 0 and "Reused, TLSv1.3" in out, out
+    assert "Post-Handshake New Session Ticket arrived" in out, out
+    rc, out = tlsutil.s_client(s.port, "-tls1_3", "-sess_in", s2, "-ign_eof",
+                               servername="a.test", ca=pki.ca, stdin=req)
+    assert rc == 0 and "Reused, TLSv1.3" in out, out
+    _, tot = tls_counts(s)
+    assert (tot["full"], tot["resumed"]) == (1, 2), tot
