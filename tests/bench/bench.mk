@@ -1,8 +1,12 @@
 # Load benchmark against nginx and HAProxy (README: "Benchmark"). Included by
 # the main Makefile.
 #
-#   make bench                          the full run (about 10 minutes), writes
-#                                       tests/bench/RESULTS.md
+#   make bench                          the full run (about 17 minutes), writes
+#                                       tests/bench/RESULTS.md: plain HTTP, then
+#                                       the HTTPS part (bench-tls)
+#   make bench-tls                      the HTTPS part alone (about 7 minutes):
+#                                       rewrites only its section of RESULTS.md
+#   make bench-tls BENCH_ROUNDS=1 BENCH_SECONDS=2 BENCH_TLS_IDLE=300
 #   make bench BENCH_ROUNDS=3 BENCH_SECONDS=3
 #   make bench BENCH_ARGS='--only sluice,nginx --scenarios small,close --skip static'
 #
@@ -15,11 +19,14 @@ BENCH_WARMUP	?= 1
 BENCH_N		?= 2000
 BENCH_IDLE	?= 10000
 BENCH_PORT	?= 18080
+BENCH_TLS_PORT	?= 18180
+BENCH_TLS_IDLE	?= 2000
+BENCH_TLS_ARGS	?=
 BENCH_OUT	?= tests/bench/RESULTS.md
 BENCH_ARGS	?=
-BENCH_DEB	 = nginx haproxy wrk valgrind strace util-linux
+BENCH_DEB	 = nginx haproxy wrk valgrind strace util-linux openssl
 
-.PHONY: bench bench-deps bench-regex
+.PHONY: bench bench-deps bench-regex bench-tls bench-tls-run
 
 # Debian starts the nginx and haproxy services on install (nginx on port 80):
 # the benchmark runs its own instances, so a service that this target
@@ -38,12 +45,30 @@ $(BENCH_B)/origin: tests/bench/origin.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O2 -o $@ $<
 
+# The HTTPS client of bench-tls: OpenSSL, as the proxies link it.
+$(BENCH_B)/tlsload: tests/bench/tlsload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O2 -o $@ $< -lssl -lcrypto
+
 bench: bench-deps
-	@$(MAKE) --no-print-directory all $(BENCH_B)/origin
+	@$(MAKE) --no-print-directory all $(BENCH_B)/origin $(BENCH_B)/tlsload
 	taskset -c 1 $(PYTHON) tests/bench/run.py --sluice $(B)/sluice \
 		--origin $(BENCH_B)/origin --work $(BENCH_B)/run --out $(BENCH_OUT) \
 		--rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) --warmup $(BENCH_WARMUP) \
 		--n $(BENCH_N) --idle $(BENCH_IDLE) --port $(BENCH_PORT) $(BENCH_ARGS)
+	@$(MAKE) --no-print-directory bench-tls-run
+
+# HTTPS: full and resumed handshakes, keep-alive requests, idle TLS memory.
+bench-tls: bench-deps
+	@$(MAKE) --no-print-directory all $(BENCH_B)/origin $(BENCH_B)/tlsload
+	@$(MAKE) --no-print-directory bench-tls-run
+
+bench-tls-run:
+	taskset -c 1 $(PYTHON) tests/bench/run.py --tls --sluice $(B)/sluice \
+		--origin $(BENCH_B)/origin --tlsload $(BENCH_B)/tlsload \
+		--work $(BENCH_B)/run-tls --out $(BENCH_OUT) \
+		--rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) --warmup $(BENCH_WARMUP) \
+		--idle $(BENCH_TLS_IDLE) --port $(BENCH_TLS_PORT) $(BENCH_TLS_ARGS)
 
 # Worst case of a regex that hits oniguruma's retry limit, per request.
 bench-regex: all $(BENCH_B)/origin

@@ -34,7 +34,9 @@ import os
 import re
 import resource
 import signal
+import select
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -80,11 +82,18 @@ def read_response(sock, buf):
     return status, buf[clen:]
 
 
-def keepalive_requests(port, n, path="/100"):
+def keepalive_requests(port, n, path="/100", tls=False):
     """n sequential GETs on one keep-alive connection: a deterministic client."""
     req = ("GET %s HTTP/1.1\r\nHost: bench\r\n\r\n" % path).encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if tls:
+        try:
+            raw = tls_client_context().wrap_socket(raw, server_hostname="bench")
+        except BaseException:
+            raw.close()
+            raise
+    with raw as s:
         buf = b""
         for _ in range(n):
             s.sendall(req)
@@ -106,14 +115,21 @@ def origin_stats(port):
     return {k: int(v) for k, v in (line.split() for line in body.splitlines())}
 
 
-def wait_ready(port, timeout):
+def tls_client_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def wait_ready(port, timeout, tls=False):
     """Waits until the proxy answers a request through to the origin."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            keepalive_requests(port, 1)
+            keepalive_requests(port, 1, tls=tls)
             return
-        except (OSError, RuntimeError, ConnectionError):
+        except (OSError, RuntimeError, ConnectionError, ssl.SSLError):
             if time.monotonic() > deadline:
                 raise RuntimeError("port %d not ready after %d s" % (port, timeout))
             time.sleep(0.2)
@@ -192,10 +208,11 @@ def rss_bytes(pids):
 class Contestant:
     """One proxy: its config, command line, and how to stop it."""
 
-    def __init__(self, name, args, work):
+    def __init__(self, name, args, work, tls=None):
         self.name = name
         self.args = args
         self.work = work
+        self.tls = tls  # None, or the certificate files {"cert", "key", "pem"}
         self.port = args.port + 1 + CONTESTANTS.index(name)
         self.dir = os.path.join(work, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -203,10 +220,14 @@ class Contestant:
             for sub in ("nginx", "nginx/logs"):
                 os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
         tmpl = {"sluice": "sluice.conf.in", "nginx": "nginx.conf.in", "haproxy": "haproxy.cfg.in"}[name]
+        if tls:
+            tmpl = tmpl.replace(".c", "-tls.c")
         with open(os.path.join(HERE, tmpl)) as f:
             text = f.read()
         for k, v in (("@DIR@", self.dir), ("@PORT@", str(self.port)),
-                     ("@O1@", str(args.port + 11)), ("@O2@", str(args.port + 12))):
+                     ("@O1@", str(args.port + 11)), ("@O2@", str(args.port + 12)),
+                     ("@CERT@", (tls or {}).get("cert", "")), ("@KEY@", (tls or {}).get("key", "")),
+                     ("@PEM@", (tls or {}).get("pem", ""))):
             text = text.replace(k, v)
         self.conf = os.path.join(self.dir, tmpl[:-3])
         with open(self.conf, "w") as f:
@@ -231,7 +252,7 @@ class Contestant:
                                      stdin=subprocess.DEVNULL)
         out.close()
         try:
-            wait_ready(self.port, ready_timeout)
+            wait_ready(self.port, ready_timeout, tls=bool(self.tls))
         except RuntimeError:
             self.stop()
             raise
@@ -289,13 +310,13 @@ def check_port_free(port):
 
 # ---------------------------------------------------------------- throughput
 
-def wrk(port, sc, seconds, args):
+def wrk(port, sc, seconds, args, scheme="http"):
     key, _, path, conns, close, upload, _ = sc
     cmd = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds, "--timeout", "10s",
            "-s", os.path.join(HERE, "wrk.lua")]
     if close:
         cmd += ["-H", "Connection: close"]
-    cmd.append("http://127.0.0.1:%d%s" % (port, path))
+    cmd.append("%s://127.0.0.1:%d%s" % (scheme, port, path))
     env = dict(os.environ, BENCH_BODY=str(upload))
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     m = re.search(r"^BENCH (.*)$", out, re.M)
@@ -493,6 +514,347 @@ def noise_free(cs, args, results):
                                             d["syscalls_burst"], args.burst, d["bytes_per_idle_conn"]))
 
 
+# ---------------------------------------------------------------- HTTPS (--tls)
+
+TLS_SCENARIOS = (
+    # key, title, client
+    ("full", "full TLS handshakes: a new connection per request, no resumption", "tlsload -m full"),
+    ("resumed", "resumed TLS handshakes (session tickets): a new connection per request", "tlsload -m resume"),
+    ("keepalive", "keep-alive HTTPS requests, 100 B responses", "wrk"),
+)
+TLS_BEGIN = "<!-- bench-tls: written by `make bench-tls` (run.py --tls); `make bench` keeps it -->"
+TLS_END = "<!-- /bench-tls -->"
+
+
+def make_certificate(work):
+    """An ECDSA P-256 self-signed certificate for all three contestants."""
+    d = os.path.join(work, "cert")
+    os.makedirs(d, exist_ok=True)
+    cert, key, pem = (os.path.join(d, f) for f in ("cert.pem", "key.pem", "cert+key.pem"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "7", "-subj", "/CN=bench",
+                    "-addext", "subjectAltName=DNS:bench"], check=True, capture_output=True, timeout=30)
+    with open(pem, "w") as f:
+        for src in (cert, key):
+            with open(src) as g:
+                f.write(g.read())
+    return {"cert": cert, "key": key, "pem": pem}
+
+
+class LineReader:
+    """Lines from a child's stdout, each awaited with a deadline."""
+
+    def __init__(self, proc):
+        self.proc, self.buf = proc, b""
+
+    def line(self, timeout):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError("no output from %s in %d s" % (self.proc.args[0], timeout))
+            r, _, _ = select.select([self.proc.stdout], [], [], left)
+            if r:
+                data = os.read(self.proc.stdout.fileno(), 4096)
+                if not data:
+                    raise RuntimeError("%s ended early (status %s)" % (self.proc.args[0], self.proc.wait()))
+                self.buf += data
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.decode()
+
+
+def kv(line):
+    return dict(x.split("=", 1) for x in line.split()[1:])
+
+
+def tlsload(c, mode, seconds, warmup, args):
+    """One tlsload run against c; proxy CPU sampled at its GO and at its end."""
+    cmd = [args.tlsload, "-p", str(c.port), "-c", str(args.tls_conns), "-d", str(seconds),
+           "-w", str(warmup), "-m", mode]
+    err = open(os.path.join(c.dir, "tlsload.err"), "ab")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, bufsize=0)
+    err.close()
+    try:
+        rd = LineReader(p)
+        if rd.line(warmup + 40) != "GO":
+            raise RuntimeError("tlsload: no GO")
+        pids = c.pids()
+        t0 = cpu_ticks(pids)
+        out = rd.line(seconds + 20)
+        t1 = cpu_ticks(pids)
+        p.wait(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    r = kv(out)
+    secs = int(r["duration_us"]) / 1e6
+    hs = int(r["full"]) + int(r["resumed"])
+    return {
+        "hps": hs / secs,
+        "rps": int(r["ok"]) / secs,
+        "cpu": 100.0 * (t1 - t0) / os.sysconf("SC_CLK_TCK") / secs,
+        "cpu_us_hs": 1e6 * (t1 - t0) / os.sysconf("SC_CLK_TCK") / max(1, hs),
+        "resumed_share": int(r["resumed"]) / max(1, hs),
+        "tickets_per_hs": int(r["tickets"]) / max(1, hs),
+        "errors": int(r["errors"]),
+        "negotiated": "%s %s %s" % (r["proto"], r["cipher"], r["group"]),
+    }
+
+
+def tls_load(cs, args, results):
+    hz = os.sysconf("SC_CLK_TCK")
+    ka = ("keepalive", "", "/100", args.tls_conns, False, 0, 100)
+    for r in range(args.rounds):
+        for key, _, _ in TLS_SCENARIOS:
+            if key not in args.scenarios.split(","):
+                continue
+            for c in cs:
+                if key == "keepalive":
+                    wrk(c.port, ka, args.warmup, args, scheme="https")
+                    pids = c.pids()
+                    t0 = cpu_ticks(pids)
+                    w = wrk(c.port, ka, args.seconds, args, scheme="https")
+                    t1 = cpu_ticks(pids)
+                    secs = w["duration_us"] / 1e6
+                    run = {"rps": w["requests"] / secs, "p99_ms": w["p99_us"] / 1000.0,
+                           "cpu": 100.0 * (t1 - t0) / hz / secs,
+                           "cpu_us_req": 1e6 * (t1 - t0) / hz / max(1, w["requests"]),
+                           "errors": sum(w[k] for k in ("connect", "read", "write", "status", "timeout"))}
+                    log("round %d/%d tls-%-9s %-7s %9.0f req/s p99 %6.2f ms cpu %3.0f%% "
+                        "%.1f us/req errors %d" % (r + 1, args.rounds, key, c.name, run["rps"],
+                                                   run["p99_ms"], run["cpu"], run["cpu_us_req"],
+                                                   run["errors"]))
+                else:
+                    run = tlsload(c, "full" if key == "full" else "resume", args.seconds,
+                                  args.warmup, args)
+                    log("round %d/%d tls-%-9s %-7s %7.0f handshakes/s cpu %3.0f%% %6.1f us/handshake "
+                        "resumed %3.0f%% tickets/handshake %.2f errors %d (%s)" % (
+                            r + 1, args.rounds, key, c.name, run["hps"], run["cpu"], run["cpu_us_hs"],
+                            100 * run["resumed_share"], run["tickets_per_hs"], run["errors"],
+                            run["negotiated"]))
+                results.setdefault(key, {}).setdefault(c.name, []).append(run)
+
+
+def tls_idle_memory(c, args):
+    """RSS of c's processes with args.idle TLS connections left idle after a
+    full handshake and one keep-alive request each, minus RSS before."""
+    c.start(ready_timeout=30)
+    try:
+        # Warm-up: handshakes, tickets and the pool to the origin exist.
+        tlsload(c, "full", 1, 0, args)
+        keepalive_requests(c.port, args.warm_n, tls=True)
+        time.sleep(0.5)
+        before = rss_bytes(c.pids())
+        cmd = [args.tlsload, "-p", str(c.port), "-c", str(args.idle), "-d", "300", "-m", "hold"]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE, bufsize=0)
+        try:
+            rd = LineReader(p)
+            held = int(rd.line(300).split()[1])
+            r = kv(rd.line(10))
+            time.sleep(1.0)
+            after = rss_bytes(c.pids())
+        finally:
+            p.stdin.close()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if held != args.idle:
+            raise RuntimeError("%s: %d of %d idle TLS connections opened" % (c.name, held, args.idle))
+        return {"rss_before": before, "rss_after": after, "held": held,
+                "bytes_per_idle_conn": (after - before) / held,
+                "negotiated": "%s %s %s" % (r["proto"], r["cipher"], r["group"])}
+    finally:
+        c.stop()
+
+
+def libssl(binary):
+    """The libssl a binary loads (ldd), with its version if dpkg knows it."""
+    out = sh(["ldd", binary])
+    m = re.search(r"libssl\.so\S*\s+=>\s+(\S+)", out)
+    if not m:
+        return "static or none"
+    owner = sh(["dpkg", "-S", os.path.realpath(m.group(1))]).split(":")[0]
+    ver = sh(["dpkg-query", "-W", "-f", "${Version}", owner]) if owner and "not found" not in owner else ""
+    return "%s %s" % (os.path.basename(m.group(1)), ("(%s %s)" % (owner, ver)) if ver else "")
+
+
+def write_tls_report(path, info, args, results):
+    """Replaces the HTTPS section of path (between TLS_BEGIN and TLS_END)."""
+    if "args" in info:
+        args = argparse.Namespace(**dict(vars(args), **info["args"]))
+    L = [TLS_BEGIN, "## HTTPS (`make bench-tls`)", ""]
+    L.append("| | |")
+    L.append("|---|---|")
+    L.append("| date | %s |" % info["date"])
+    L.append("| machine | %d CPUs, %s, Linux %s |" % (info["nproc"], info["cpu"], info["kernel"]))
+    L.append("| load average (1/5/15 min) | before: %s; after: %s |" % (info["load_before"], info["load_after"]))
+    L.append("| sluice | commit %s |" % info["sluice"])
+    L.append("| nginx / HAProxy / wrk | %s / %s / %s (Debian) |" % (info["nginx"], info["haproxy"], info["wrk"]))
+    L.append("| libssl | %s |" % "; ".join("%s: %s" % (k, v) for k, v in info["libssl"].items()))
+    L.append("| certificate | ECDSA P-256, self-signed, made by `openssl req` at bench time; the same file for all three |")
+    L.append("| layout | proxy alone on CPU 0 (one worker / process / thread); origin, client and driver on CPU 1 |")
+    L.append("| runs | %d rounds, contestants interleaved; each run %d s after a %d s warm-up; %d client connections |"
+             % (args.rounds, args.seconds, args.warmup, args.tls_conns))
+    L.append("")
+    if "foreign_cpu" in info:
+        L.append("Other processes on the machine used %.1f %% of its CPU time during the load runs "
+                 "(machine busy time from /proc/stat minus this run's own processes)." % info["foreign_cpu"])
+        if info["foreign_cpu"] > 5:
+            L.append("**The machine was shared**: handshakes/s and requests/s are disturbed; the proxy CPU "
+                     "time per handshake or request holds up much better. Rerun on a quiet machine for "
+                     "the rates.")
+        L.append("")
+    t = results.get("load", {})
+    if t:
+        L.append("Median, min–max over the rounds; ratio = median / nginx median.")
+        L.append("")
+        L.append("| scenario | figure | sluice | nginx | haproxy | sluice/nginx | haproxy/nginx |")
+        L.append("|---|---|---|---|---|---|---|")
+        for key, title, client in TLS_SCENARIOS:
+            if key not in t:
+                continue
+            if key == "keepalive":
+                rows = [("requests/s", "rps"), ("p99 latency, ms", "p99_ms"), ("proxy CPU, %", "cpu"),
+                        ("proxy CPU time per request, µs", "cpu_us_req"),
+                        ("requests per second of proxy CPU", "per_cpu_s_req")]
+            else:
+                rows = [("handshakes/s", "hps"), ("proxy CPU, %", "cpu"),
+                        ("proxy CPU time per handshake (and its request), µs", "cpu_us_hs"),
+                        ("handshakes per second of proxy CPU", "per_cpu_s_hs"),
+                        ("resumed, % of handshakes", "resumed_pct"),
+                        ("session tickets sent per handshake", "tickets_per_hs")]
+            for i, (label, k) in enumerate(rows):
+                cells, med = [], {}
+                for name in CONTESTANTS:
+                    runs = t[key].get(name)
+                    if not runs:
+                        cells.append("–")
+                        continue
+                    if k == "per_cpu_s_hs":
+                        vals = [1e6 / r["cpu_us_hs"] for r in runs if r["cpu_us_hs"] > 0]
+                    elif k == "per_cpu_s_req":
+                        vals = [1e6 / r["cpu_us_req"] for r in runs if r["cpu_us_req"] > 0]
+                    elif k == "resumed_pct":
+                        vals = [100.0 * r["resumed_share"] for r in runs]
+                    else:
+                        vals = [r[k] for r in runs]
+                    if not vals:
+                        cells.append("–")
+                        continue
+                    m = statistics.median(vals)
+                    med[name] = m
+                    cells.append("%s (%s–%s)" % (fmt_num(m), fmt_num(min(vals)), fmt_num(max(vals))))
+                ratios = ["%.2f" % (med[n] / med["nginx"]) if n in med and med.get("nginx") else "–"
+                          for n in ("sluice", "haproxy")]
+                L.append("| %s | %s | %s | %s |" % ("%s (%s)" % (title, client) if i == 0 else "", label,
+                                                    " | ".join(cells), " | ".join(ratios)))
+        L.append("")
+        neg = {}
+        for key in t:
+            for name, runs in t[key].items():
+                for r in runs:
+                    if "negotiated" in r:
+                        neg.setdefault(name, set()).add(r["negotiated"])
+        if neg:
+            L.append("Negotiated (protocol, cipher suite, key exchange group): " + "; ".join(
+                "%s %s" % (n, ", ".join(sorted(neg[n]))) for n in CONTESTANTS if n in neg) + ".")
+            L.append("")
+        errs = ["%s/%s: %d" % (key, n, sum(r["errors"] for r in runs))
+                for key in t for n, runs in t[key].items() if sum(r["errors"] for r in runs)]
+        L.append("Client errors (failed connections or handshakes, bad responses) summed over all runs: %s."
+                 % (", ".join(errs) if errs else "none"))
+        L.append("")
+    idle = results.get("idle")
+    if idle:
+        L.append("Memory: RSS summed over the proxy's processes with %d idle TLS client connections (each "
+                 "after a full handshake and one keep-alive request) minus RSS before they opened, divided "
+                 "by %d; each proxy started afresh and warmed up first." % (args.idle, args.idle))
+        L.append("")
+        L.append("| figure | sluice | nginx | haproxy | sluice/nginx | haproxy/nginx |")
+        L.append("|---|---|---|---|---|---|")
+        for label, k in (("bytes of RSS per idle TLS client connection", "bytes_per_idle_conn"),
+                         ("RSS before, MiB", "rss_before"), ("RSS with the idle connections, MiB", "rss_after")):
+            div = MIB if k.startswith("rss") else 1
+            vals = [idle[n][k] / div if n in idle else None for n in CONTESTANTS]
+            cells = [("{:,.0f}" if div == 1 else "{:.1f}").format(v) if v is not None else "–" for v in vals]
+            ng = idle.get("nginx", {}).get(k)
+            ratios = ["%.2f" % (idle[n][k] / ng) if n in idle and ng else "–" for n in ("sluice", "haproxy")]
+            L.append("| %s | %s | %s |" % (label, " | ".join(cells), " | ".join(ratios)))
+        L.append("")
+    notes = os.path.join(HERE, "RESULTS-tls-notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            L.append(f.read().rstrip("\n"))
+        L.append("")
+    L.append(TLS_END)
+    splice_tls(path, "\n".join(L) + "\n")
+
+
+def splice_tls(path, section):
+    """path with its HTTPS section replaced by section (or appended)."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = "# sluice benchmark results\n"
+    if TLS_BEGIN in text and TLS_END in text:
+        head, _, rest = text.partition(TLS_BEGIN)
+        _, _, tail = rest.partition(TLS_END)
+        text = head.rstrip("\n") + "\n\n" + section + tail.lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main_tls(args, work, info):
+    tls = make_certificate(work)
+    o1, o2 = args.port + 11, args.port + 12
+    check_port_free(o1)
+    check_port_free(o2)
+    origin = subprocess.Popen(["taskset", "-c", "1", args.origin, str(o1), str(o2)],
+                              stdout=subprocess.PIPE, stderr=open(os.path.join(work, "origin.log"), "wb"))
+    origin.stdout.readline()
+    names = [n for n in CONTESTANTS if n in args.only.split(",")]
+    cs = [Contestant(n, args, work, tls=tls) for n in names]
+    info["args"] = {k: getattr(args, k) for k in ("rounds", "seconds", "warmup", "idle", "tls_conns", "warm_n")}
+    info["libssl"] = {"sluice": libssl(args.sluice), "nginx": libssl("/usr/sbin/nginx"),
+                      "haproxy": libssl("/usr/sbin/haproxy")}
+    results = {"info": info}
+    try:
+        if "load" not in args.skip:
+            busy0, own0, wall0 = machine_busy_seconds(), own_seconds(origin.pid), time.monotonic()
+            for c in cs:
+                c.start()
+            try:
+                tls_load(cs, args, results.setdefault("load", {}))
+            finally:
+                for c in cs:
+                    c.stop()
+            foreign = (machine_busy_seconds() - busy0) - (own_seconds(origin.pid) - own0)
+            info["foreign_cpu"] = 100.0 * max(0.0, foreign) / ((time.monotonic() - wall0) * os.cpu_count())
+        if "static" not in args.skip:
+            idle = results.setdefault("idle", {})
+            for c in cs:
+                log("%s: memory with %d idle TLS client connections" % (c.name, args.idle))
+                idle[c.name] = tls_idle_memory(c, args)
+                log("%s: %.0f bytes per idle TLS connection (RSS %.1f -> %.1f MiB)" % (
+                    c.name, idle[c.name]["bytes_per_idle_conn"], idle[c.name]["rss_before"] / MIB,
+                    idle[c.name]["rss_after"] / MIB))
+    finally:
+        origin.terminate()
+        origin.wait()
+        with open("/proc/loadavg") as f:
+            info["load_after"] = " ".join(f.read().split()[:3])
+        with open(os.path.join(work, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
+    write_tls_report(args.out, info, args, results)
+    log("wrote the HTTPS section of %s (raw figures: %s)" % (args.out, os.path.join(work, "results.json")))
+
+
 # ---------------------------------------------------------------- report
 
 def sh(cmd):
@@ -670,6 +1032,14 @@ def write_report(path, info, args, results):
                      for n in CONTESTANTS]
             L.append("| %s | %s |" % (k, " | ".join(cells)))
         L.append("")
+    try:  # the HTTPS section (make bench-tls) stays
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    if TLS_BEGIN in old and TLS_END in old:
+        L.append(TLS_BEGIN + old.partition(TLS_BEGIN)[2].partition(TLS_END)[0] + TLS_END)
+        L.append("")
     with open(path, "w") as f:
         f.write("\n".join(L))
 
@@ -694,9 +1064,18 @@ def main():
     ap.add_argument("--skip", default="", help="parts to skip: load, direct, static")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite --out from WORK/results.json, run nothing")
-    ap.add_argument("--scenarios", default=",".join(sc[0] for sc in SCENARIOS),
-                    help="load scenarios, comma-separated")
+    ap.add_argument("--scenarios", default=None,
+                    help="load scenarios, comma-separated (--tls: full,resumed,keepalive)")
+    ap.add_argument("--tls", action="store_true",
+                    help="the HTTPS scenarios instead (make bench-tls): writes only the HTTPS "
+                         "section of --out, --idle is then the idle TLS connection count")
+    ap.add_argument("--tlsload", help="the tlsload client (--tls)")
+    ap.add_argument("--tls-conns", type=int, default=50, help="client connections of the HTTPS load")
     args = ap.parse_args()
+    if args.scenarios is None:
+        args.scenarios = ",".join(sc[0] for sc in (TLS_SCENARIOS if args.tls else SCENARIOS))
+    if args.tls and not args.tlsload and not args.report_only:
+        sys.exit("bench: --tls needs --tlsload")
     args._pause = 0
     if args.n % args.burst or args.warm_n % args.burst:
         sys.exit("bench: --n and --warm-n must be multiples of --burst")
@@ -711,13 +1090,19 @@ def main():
     if args.report_only:
         with open(os.path.join(work, "results.json")) as f:
             results = json.load(f)
-        write_report(args.out, results["info"], args, results)
+        if args.tls:
+            write_tls_report(args.out, results["info"], args, results)
+        else:
+            write_report(args.out, results["info"], args, results)
         return
     info = machine_info()
     with open("/proc/loadavg") as f:
         info["load_before"] = " ".join(f.read().split()[:3])
     log("machine: %(nproc)d CPUs, %(cpu)s, Linux %(kernel)s; sluice %(sluice)s, "
         "nginx %(nginx)s, haproxy %(haproxy)s, wrk %(wrk)s" % info)
+    if args.tls:
+        main_tls(args, work, info)
+        return
 
     o1, o2 = args.port + 11, args.port + 12
     check_port_free(o1)
