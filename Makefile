@@ -20,7 +20,7 @@ PYTHON	?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 COMMON_SRC = $(sort $(wildcard common/*.c))
-SHM_SRC    = $(sort $(filter-out shm/stat_main.c shm/stat_print.c,$(wildcard shm/*.c)))
+SHM_SRC    = $(sort $(filter-out shm/stat_main.c,$(wildcard shm/*.c)))
 MASTER_SRC = $(sort $(wildcard master/*.c))
 WORKER_SRC = $(sort $(wildcard worker/*.c))
 LIB_SRC    = $(COMMON_SRC) $(SHM_SRC) $(filter-out master/main.c,$(MASTER_SRC)) $(WORKER_SRC)
@@ -34,7 +34,7 @@ TOOLS_BIN  = $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%) \
 
 # Debian packages: what building needs, and what testing adds.
 DEB_BUILD = gcc make pkg-config libev-dev libconfig-dev libonig-dev libssl-dev
-DEB_TEST  = libcriterion-dev curl python3 python3-pytest procps openssl sslscan groff-base
+DEB_TEST  = libcriterion-dev curl python3 python3-pytest python3-prometheus-client procps openssl sslscan groff-base
 
 PREFIX	?= /usr/local
 

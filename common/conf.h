@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "common/log.h"	/* enum log_level */
 
@@ -70,6 +71,12 @@ struct listener_conf {
 	struct addr_conf addr;
 	bool		 proxy_protocol;	/* accept PROXY v1/v2 header */
 	struct tls_conf	 tls;
+	/* unix: listeners only; applied to the socket file after bind */
+	int32_t		 mode;			/* 0..0777, or -1: as created (umask) */
+	char		 owner[CONF_NAME_MAX];	/* user name, or "" */
+	char		 group[CONF_NAME_MAX];	/* group name, or "" */
+	uid_t		 uid;			/* owner resolved at load, or (uid_t)-1 */
+	gid_t		 gid;			/* group resolved at load, or (gid_t)-1 */
 	int		 line;
 };
 
@@ -123,15 +130,29 @@ struct rules_conf {
 	uint32_t		 nhide;
 };
 
+/* routes[].handler: who answers the route's requests. */
+enum route_handler {
+	RH_PROXY = 0,		/* a source (default) */
+	RH_METRICS,		/* Prometheus text of the segment (sluice-stat --prometheus) */
+	RH_STATUS,		/* JSON of the segment (sluice-stat --json) */
+	RH__COUNT
+};
+
+struct acl;			/* common/acl.h */
+
+#define CONF_REUSE_AUTO	UINT32_MAX	/* reuse_max = "auto": the adaptive pool */
+
 struct route_conf {
 	char		 host[CONF_STR_MAX];	/* exact, "*.example.com" or "*"; default "*" */
 	char		 path[CONF_STR_MAX];	/* prefix, default "/" (unless path_regex) */
 	char		 path_regex[CONF_STR_MAX];	/* "" if none; path and path_regex exclusive */
 	struct rewrite	*path_re;		/* path_regex compiled at load, owned; or NULL */
+	enum route_handler handler;		/* default RH_PROXY */
 	uint32_t	*sources;		/* indices into conf.sources */
-	uint32_t	 nsources;		/* >= 1 */
+	uint32_t	 nsources;		/* >= 1 for RH_PROXY, else 0 */
 	enum balancer	 balancer;		/* default LB_ROUND_ROBIN */
-	uint32_t	 reuse_max;		/* 0..4096, default 16 */
+	uint32_t	 reuse_max;		/* 0..4096, or CONF_REUSE_AUTO (default) */
+	uint32_t	 reuse_limit;		/* "auto": most idle per source, default 1024 */
 	uint32_t	 reuse_requests;	/* 1..1000000, default 1000 */
 	uint32_t	 retries;		/* 0..16, default 1 */
 	bool		 preserve_host;		/* default true */
@@ -143,6 +164,9 @@ struct route_conf {
 	uint32_t	 nupgrade;		/* default 1: "websocket"; 0 = no upgrades */
 	struct cidr_conf *trusted;		/* trusted_proxies */
 	uint32_t	 ntrusted;
+	struct cidr_conf *allow, *deny;		/* client addresses let in / refused (403) */
+	uint32_t	 nallow, ndeny;
+	struct acl	*acl;			/* built from allow/deny at load, owned; or NULL */
 	struct rules_conf request;
 	struct rules_conf response;
 	int		 line;

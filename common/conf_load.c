@@ -6,12 +6,16 @@
 #include "common/conf_load.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <math.h>
 #include <netdb.h>
@@ -25,6 +29,7 @@
 
 #include <libconfig.h>
 
+#include "common/acl.h"
 #include "common/conf_shm.h"
 #include "common/rewrite.h"
 #include "common/tls_conf.h"
@@ -115,16 +120,29 @@ struct cf_group {
 struct ld {
 	const char		*path;
 	const char		*dir;	/* include directory of path, or NULL */
+	unsigned		 flags;	/* CONF_LOAD_F_* */
 	struct conf_errs	*errs;
+	struct conf_errs	*warns;	/* or NULL */
 	struct conf		*c;
 };
 
-static void	err_vline(struct ld *ld, const char *file, int line, const char *fmt, va_list ap)
-    __attribute__((format(printf, 4, 0)));
+static void	err_vline(struct ld *ld, struct conf_errs *to, const char *file, int line,
+    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 static void	err_line(struct ld *ld, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void	err_at(struct ld *ld, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static void	warn_at(struct ld *ld, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void	rec_vat(struct ld *ld, struct conf_errs *to, const config_setting_t *s,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static int	read_in_dir(struct ld *ld, config_t *cfg, const char *path);
+static void	check_files(struct ld *ld, const config_t *cfg);
+static void	check_file(struct ld *ld, const config_setting_t *s, const char *where,
+    const char *path);
+static void	check_shadows(struct ld *ld, const config_t *cfg);
+static bool	host_covers(const char *early, const char *late);
+static size_t	host_key(const char *p, size_t len);
 static void	errs_sort(struct conf_errs *errs);
 static const char *describe(const config_setting_t *s, char *buf, size_t size);
 static const char *quote(const char *v, char *buf, size_t size);
@@ -141,6 +159,9 @@ static void	set_default(struct ld *ld, const struct cf_cmd *cmd, void *base,
     const char *where, const char *schema);
 static void	check_unsupported(struct ld *ld, const config_setting_t *s, const char *where,
     const char *schema);
+#define CIDR_LIST_MAX	1000000	/* allow/deny/trusted_proxies entries */
+static int	str_list_max(struct ld *ld, const config_setting_t *s, const char *where,
+    const char *expect, int max);
 static int	str_list(struct ld *ld, const config_setting_t *s, const char *where,
     const char *expect);
 static int	parse_addr(const char *text, struct addr_conf *a, const char **why,
@@ -150,6 +171,7 @@ static bool	is_alnum(int ch);
 static bool	is_tchar(int ch);
 static bool	ok_any(const char *v);
 static bool	ok_user(const char *v);
+static bool	ok_group(const char *v);
 static bool	ok_abs_path(const char *v);
 static bool	ok_source_name(const char *v);
 static bool	ok_host(const char *v);
@@ -161,15 +183,19 @@ static void	fn_workers(struct ld *ld, const config_setting_t *s, const struct cf
     void *base, const char *where);
 static void	fn_route_sources(struct ld *ld, const config_setting_t *s,
     const struct cf_cmd *cmd, void *base, const char *where);
-static void	fn_trusted(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+static void	fn_cidrs(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
 static void	fn_header_hide(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
 static void	fn_via(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
+static void	fn_reuse_max(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
 static void	fn_upgrade(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
 static void	fn_alpn(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	fn_mode(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
 static void	check_source_tls(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
@@ -222,6 +248,7 @@ _Static_assert(sizeof(enum log_level) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum balancer) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum tls_version) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum log_format) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum route_handler) == sizeof(int), "enum stored as int");
 
 static const char *const tls_version_names[] = {
 	[TLS_V1_2] = "TLSv1.2", [TLS_V1_3] = "TLSv1.3", [TLS_V__COUNT] = NULL,
@@ -236,6 +263,11 @@ static const char *const log_format_names[] = {
 static const char *const level_names[] = {
 	[LOG_L_ERROR] = "error", [LOG_L_WARN] = "warn", [LOG_L_INFO] = "info",
 	[LOG_L_DEBUG] = "debug", [LOG_L__COUNT] = NULL,
+};
+
+static const char *const handler_names[] = {
+	[RH_PROXY] = "proxy", [RH_METRICS] = "metrics", [RH_STATUS] = "status",
+	[RH__COUNT] = NULL,
 };
 
 static const char *const balancer_names[] = {
@@ -322,6 +354,11 @@ static const struct cf_cmd listener_cmds[] = {
 	K_ADDR("address", struct listener_conf, addr, CF_F_REQUIRED),
 	K_BOOL("proxy_protocol", struct listener_conf, proxy_protocol, false),
 	K_GROUP("tls", struct listener_conf, tls, &tls_group),
+	/* unix: listeners only, check_listener() says so. */
+	K_FN("mode", struct listener_conf, mode, mode, 0, fn_mode,
+	    "an octal mode \"0660\" (0..0777; an integer is read as octal digits: 660)"),
+	K_STR("owner", struct listener_conf, owner, 0, NULL, ok_user, "an existing user name"),
+	K_STR("group", struct listener_conf, group, 0, NULL, ok_group, "an existing group name"),
 	K_END
 };
 
@@ -397,11 +434,16 @@ static const struct cf_cmd route_cmds[] = {
 	K_STR("path", struct route_conf, path, 0, "/", ok_abs_path, EXP_PATH),
 	K_STR("path_regex", struct route_conf, path_regex, 0, NULL, ok_any,
 	    "a regular expression"),
-	K_FN("sources", struct route_conf, sources, nsources, CF_F_REQUIRED, fn_route_sources,
+	K_ENUM("handler", struct route_conf, handler, handler_names, RH_PROXY,
+	    "\"proxy\", \"metrics\" or \"status\""),
+	/* Required for handler proxy: check_route() says so. */
+	K_FN("sources", struct route_conf, sources, nsources, 0, fn_route_sources,
 	    "a non-empty array of source names [ \"app1\", ... ]"),
 	K_ENUM("balancer", struct route_conf, balancer, balancer_names, LB_ROUND_ROBIN,
 	    "\"round_robin\", \"least_conn\", \"ip_hash\" or \"failover\""),
-	K_U32("reuse_max", struct route_conf, reuse_max, 0, 4096, 16),
+	K_FN("reuse_max", struct route_conf, reuse_max, reuse_max, 0, fn_reuse_max,
+	    "\"auto\" or an integer 0..4096"),
+	K_U32("reuse_limit", struct route_conf, reuse_limit, 1, 65536, 1024),
 	K_U32("reuse_requests", struct route_conf, reuse_requests, 1, 1000000, 1000),
 	K_U32("retries", struct route_conf, retries, 0, 16, 1),
 	K_BOOL("preserve_host", struct route_conf, preserve_host, true),
@@ -412,7 +454,11 @@ static const struct cf_cmd route_cmds[] = {
 	    ok_header_name_or_none, "a header name (letters, digits, \"-\"), or \"\" for none"),
 	K_FN("upgrade", struct route_conf, upgrade, nupgrade, 0, fn_upgrade,
 	    "an array of protocol names [ \"websocket\" ] (at most 8)"),
-	K_FN("trusted_proxies", struct route_conf, trusted, ntrusted, 0, fn_trusted,
+	K_FN("trusted_proxies", struct route_conf, trusted, ntrusted, 0, fn_cidrs,
+	    "an array of addresses or CIDRs [ \"10.0.0.0/8\", \"::1/128\" ]"),
+	K_FN("allow", struct route_conf, allow, nallow, 0, fn_cidrs,
+	    "an array of addresses or CIDRs [ \"10.0.0.0/8\", \"::1/128\" ]"),
+	K_FN("deny", struct route_conf, deny, ndeny, 0, fn_cidrs,
 	    "an array of addresses or CIDRs [ \"10.0.0.0/8\", \"::1/128\" ]"),
 	K_GROUP("request", struct route_conf, request, &request_group),
 	K_GROUP("response", struct route_conf, response, &response_group),
@@ -465,20 +511,30 @@ static const char *const reserved_headers[] = {
 struct conf *
 conf_load(const char *path, struct conf_errs *errs)
 {
+	return conf_load_ext(path, 0, errs, NULL);
+}
+
+struct conf *
+conf_load_ext(const char *path, unsigned flags, struct conf_errs *errs, struct conf_errs *warns)
+{
 	struct conf_errs local;
 	struct ld ld;
 	struct conf *c;
 	config_t cfg;
 	char dir[CONF_STR_MAX];
 	const char *slash;
-	int saved;
+	int rc;
 
 	if (errs == NULL)
 		errs = &local;
 	memset(errs, 0, sizeof(*errs));
+	if (warns != NULL)
+		memset(warns, 0, sizeof(*warns));
 	ld.path = path;
 	ld.dir = NULL;
+	ld.flags = flags;
 	ld.errs = errs;
+	ld.warns = warns;
 	ld.c = NULL;
 	if (strlen(path) >= sizeof(c->file)) {
 		err_line(&ld, path, 0, "file path too long (at most %zu characters)",
@@ -493,35 +549,78 @@ conf_load(const char *path, struct conf_errs *errs)
 	memcpy(c->file, path, strlen(path) + 1);
 
 	config_init(&cfg);
-	/* @include "x.conf" is relative to the file's own directory. */
 	if ((slash = strrchr(path, '/')) != NULL) {
 		memcpy(dir, path, (size_t)(slash - path));
 		dir[slash - path] = '\0';
 		ld.dir = slash == path ? "" : dir;
-		config_set_include_dir(&cfg, slash == path ? "/" : dir);
 	}
-	errno = 0;
-	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
-		saved = errno;
-		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-			err_line(&ld, path, 0, "cannot read the file: %s",
-			    saved != 0 ? strerror(saved) : "I/O error");
-		else
-			err_line(&ld, config_error_file(&cfg) != NULL ?
-			    config_error_file(&cfg) : path, config_error_line(&cfg), "%s",
-			    config_error_text(&cfg));
+	if ((rc = read_in_dir(&ld, &cfg, path)) == -1) {
+		err_line(&ld, path, 0, "cannot read the file: %s",
+		    errno != 0 ? strerror(errno) : "I/O error");
+		config_destroy(&cfg);
+		free(c);
+		return NULL;
+	}
+	if (rc == 0) {
+		err_line(&ld, config_error_file(&cfg) != NULL ? config_error_file(&cfg) : path,
+		    config_error_line(&cfg), "%s", config_error_text(&cfg));
 		config_destroy(&cfg);
 		free(c);
 		return NULL;
 	}
 	parse_group(&ld, config_root_setting(&cfg), &top_group, c, "", "");
+	if (errs->total == 0)
+		check_shadows(&ld, &cfg);
+	if (flags & CONF_LOAD_F_FILES)
+		check_files(&ld, &cfg);
 	config_destroy(&cfg);
+	if (warns != NULL)
+		errs_sort(warns);
 	if (errs->total > 0) {
 		errs_sort(errs);
 		conf_free(c);
 		return NULL;
 	}
 	return c;
+}
+
+/*
+ * Parses path into cfg with the file's directory as the working directory,
+ * so that a relative @include is relative to that directory and an absolute
+ * one is used as is. (libconfig 1.5 puts its include_dir in front of every
+ * @include path, absolute ones too, so it cannot be used.) The master is
+ * single-threaded: moving for the length of the parse disturbs nobody.
+ * Returns 1, 0 on a parse error (in cfg), -1 with errno if path cannot be
+ * opened.
+ */
+static int
+read_in_dir(struct ld *ld, config_t *cfg, const char *path)
+{
+	const char *dir = ld->dir != NULL && ld->dir[0] == '\0' ? "/" : ld->dir;
+	FILE *fp;
+	int cwd = -1, rc;
+
+	errno = 0;
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	if (dir != NULL && (cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) != -1 &&
+	    chdir(dir) == -1) {
+		close(cwd);
+		cwd = -1;
+	}
+	/* Could not move: relative includes still work, absolute ones do not. */
+	if (dir != NULL && cwd == -1)
+		config_set_include_dir(cfg, dir);
+	rc = config_read(cfg, fp) == CONFIG_TRUE;
+	fclose(fp);
+	if (cwd != -1) {
+		/* Cannot fail on a held handle; if it did, the caller must know. */
+		if (fchdir(cwd) == -1)
+			err_line(ld, path, 0, "cannot return to the working directory: %s",
+			    strerror(errno));
+		close(cwd);
+	}
+	return rc;
 }
 
 void
@@ -536,6 +635,9 @@ conf_free(struct conf *c)
 		r = &c->routes[i];
 		free(r->sources);
 		free(r->trusted);
+		free(r->allow);
+		free(r->deny);
+		acl_free(r->acl);
 		rewrite_free(r->path_re);
 		for (j = 0; j < r->request.nrewrite && r->request.rewrite != NULL; j++)
 			rewrite_free(r->request.rewrite[j].rw);
@@ -590,15 +692,17 @@ conf_parse_addr(const char *text, struct addr_conf *a, const char **why)
 
 /* --- errors ------------------------------------------------------------- */
 
+/* Records one error (or warning, to = ld->warns) at file:line. */
 static void
-err_vline(struct ld *ld, const char *file, int line, const char *fmt, va_list ap)
+err_vline(struct ld *ld, struct conf_errs *to, const char *file, int line, const char *fmt,
+    va_list ap)
 {
 	struct conf_err *e;
 
-	ld->errs->total++;
-	if (ld->errs->n >= sizeof(ld->errs->err) / sizeof(ld->errs->err[0]))
+	to->total++;
+	if (to->n >= sizeof(to->err) / sizeof(to->err[0]))
 		return;
-	e = &ld->errs->err[ld->errs->n++];
+	e = &to->err[to->n++];
 	/* libconfig names an included file as written; it was opened in dir. */
 	if (ld->dir != NULL && strcmp(file, ld->path) != 0 && file[0] != '/')
 		snprintf(e->file, sizeof(e->file), "%s/%s", ld->dir, file);
@@ -614,16 +718,16 @@ err_line(struct ld *ld, const char *file, int line, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	err_vline(ld, file, line, fmt, ap);
+	err_vline(ld, ld->errs, file, line, fmt, ap);
 	va_end(ap);
 }
 
-/* Records an error at s's file and line (the root setting has line 0). */
+/* Records at s's file and line (the root setting, and NULL, have line 0). */
 static void
-err_at(struct ld *ld, const config_setting_t *s, const char *fmt, ...)
+rec_vat(struct ld *ld, struct conf_errs *to, const config_setting_t *s, const char *fmt,
+    va_list ap)
 {
 	const char *file = ld->path;
-	va_list ap;
 	int line = 0;
 
 	if (s != NULL) {
@@ -631,8 +735,30 @@ err_at(struct ld *ld, const config_setting_t *s, const char *fmt, ...)
 		if (config_setting_source_file(s) != NULL)
 			file = config_setting_source_file(s);
 	}
+	err_vline(ld, to, file, line, fmt, ap);
+}
+
+/* Records an error at s's file and line. */
+static void
+err_at(struct ld *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	err_vline(ld, file, line, fmt, ap);
+	rec_vat(ld, ld->errs, s, fmt, ap);
+	va_end(ap);
+}
+
+/* Records a warning at s's file and line, if the caller asked for warnings. */
+static void
+warn_at(struct ld *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ld->warns == NULL)
+		return;
+	va_start(ap, fmt);
+	rec_vat(ld, ld->warns, s, fmt, ap);
 	va_end(ap);
 }
 
@@ -1021,6 +1147,14 @@ check_unsupported(struct ld *ld, const config_setting_t *s, const char *where,
 static int
 str_list(struct ld *ld, const config_setting_t *s, const char *where, const char *expect)
 {
+	return str_list_max(ld, s, where, expect, CONF_LIST_MAX);
+}
+
+/* str_list() for lists that may be long (allow/deny: thousands of networks). */
+static int
+str_list_max(struct ld *ld, const config_setting_t *s, const char *where, const char *expect,
+    int max)
+{
 	const config_setting_t *e;
 	char got[GOT_MAX];
 	int n, i, bad = 0;
@@ -1032,8 +1166,8 @@ str_list(struct ld *ld, const config_setting_t *s, const char *where, const char
 		return -1;
 	}
 	n = config_setting_length(s);
-	if (n > CONF_LIST_MAX) {
-		err_at(ld, s, "%s: expected at most %d entries, got %d", where, CONF_LIST_MAX, n);
+	if (n > max) {
+		err_at(ld, s, "%s: expected at most %d entries, got %d", where, max, n);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -1131,31 +1265,33 @@ fn_route_sources(struct ld *ld, const config_setting_t *s, const struct cf_cmd *
 	}
 }
 
+/* A list of CIDRs into the (struct cidr_conf *, uint32_t) pair the command names. */
 static void
-fn_trusted(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+fn_cidrs(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
     const char *where)
 {
-	struct route_conf *r = base;
+	struct cidr_conf **list = FIELD(base, cmd->off, struct cidr_conf *);
+	uint32_t *cnt = FIELD(base, cmd->off_n, uint32_t);
 	const config_setting_t *e;
 	const char *v, *why;
 	char q[GOT_MAX];
 	int n, i;
 
-	if (s == NULL || (n = str_list(ld, s, where, cmd->expect)) <= 0)
+	if (s == NULL || (n = str_list_max(ld, s, where, cmd->expect, CIDR_LIST_MAX)) <= 0)
 		return;
-	if ((r->trusted = calloc((size_t)n, sizeof(*r->trusted))) == NULL) {
+	if ((*list = calloc((size_t)n, sizeof(**list))) == NULL) {
 		err_at(ld, s, "%s: out of memory", where);
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(s, (unsigned)i);
 		v = config_setting_get_string(e);
-		if (parse_cidr(v, &r->trusted[r->ntrusted], &why) == -1) {
+		if (parse_cidr(v, &(*list)[*cnt], &why) == -1) {
 			err_at(ld, e, "%s[%d]: expected an address or CIDR such as \"10.0.0.0/8\" "
 			    "or \"::1/128\", got %s (%s)", where, i, quote(v, q, sizeof(q)), why);
 			continue;
 		}
-		r->ntrusted++;
+		(*cnt)++;
 	}
 }
 
@@ -1199,6 +1335,31 @@ ok_via_name(const char *v)
 		if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '.' && v[i] != '_')
 			return 0;
 	return 1;
+}
+
+/* reuse_max: "auto" (the default: the adaptive pool, upool.h) or a fixed number. */
+static void
+fn_reuse_max(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	struct route_conf *r = base;
+	char got[GOT_MAX];
+	long long v;
+
+	r->reuse_max = CONF_REUSE_AUTO;
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    strcmp(config_setting_get_string(s), "auto") == 0)
+		return;
+	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+		v = config_setting_get_int64(s);
+		if (v >= 0 && v <= 4096) {
+			r->reuse_max = (uint32_t)v;
+			return;
+		}
+	}
+	err_at(ld, s, "%s: expected %s, got %s", where, cmd->expect, describe(s, got, sizeof(got)));
 }
 
 /*
@@ -1300,6 +1461,57 @@ fn_alpn(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void
 	}
 }
 
+/*
+ * mode: "0660" (octal digits), or an integer whose digits are read as octal
+ * (libconfig reads 0660 as decimal 660: both mean rw-rw----); a hex integer
+ * is taken as its value. Absent: -1, the socket keeps its creation mode.
+ */
+static void
+fn_mode(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	int32_t *mode = FIELD(base, cmd->off, int32_t);
+	const char *v, *p;
+	char got[GOT_MAX];
+	long long iv, unit;
+	unsigned m = 0;
+
+	*mode = -1;
+	if (s == NULL)
+		return;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		v = config_setting_get_string(s);
+		for (p = v; *p >= '0' && *p <= '7' && m <= 0777; p++)
+			m = m * 8 + (unsigned)(*p - '0');
+		if (p != v && *p == '\0' && m <= 0777) {
+			*mode = (int32_t)m;
+			return;
+		}
+		break;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		iv = config_setting_get_int64(s);
+		if (config_setting_get_format(s) == CONFIG_FORMAT_HEX) {
+			if (iv >= 0 && iv <= 0777) {
+				*mode = (int32_t)iv;
+				return;
+			}
+			break;
+		}
+		for (unit = 1; iv > 0 && iv <= 777 && iv % 10 <= 7; iv /= 10, unit *= 8)
+			m += (unsigned)(iv % 10 * unit);
+		if (iv == 0) {
+			*mode = (int32_t)m;
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	err_at(ld, s, "%s: expected %s, got %s", where, cmd->expect, describe(s, got, sizeof(got)));
+}
+
 /* --- cross checks ------------------------------------------------------- */
 
 /*
@@ -1342,15 +1554,34 @@ check_tls(struct ld *ld, const config_setting_t *s, void *base, const char *wher
 }
 
 
+/*
+ * Resolves owner and group (they exist: ok_user, ok_group), refuses mode,
+ * owner and group on a TCP listener, and a second listener on one address.
+ */
 static void
 check_listener(struct ld *ld, const config_setting_t *s, void *base, const char *where)
 {
-	const struct listener_conf *l = base, *o;
-	const config_setting_t *first;
+	static const char *const unix_only[] = { "mode", "owner", "group", NULL };
+	struct listener_conf *l = base;
+	const struct listener_conf *o;
+	const config_setting_t *first, *m;
+	const struct passwd *pw;
+	const struct group *gr;
+	const char *const *k;
 	char q[GOT_MAX];
 
+	l->uid = (uid_t)-1;
+	l->gid = (gid_t)-1;
+	if (l->owner[0] != '\0' && (pw = getpwnam(l->owner)) != NULL)
+		l->uid = pw->pw_uid;
+	if (l->group[0] != '\0' && (gr = getgrnam(l->group)) != NULL)
+		l->gid = gr->gr_gid;
 	if (l->addr.len == 0)
 		return;
+	for (k = unix_only; *k != NULL && l->addr.ss.ss_family != AF_UNIX; k++)
+		if ((m = config_setting_get_member(s, *k)) != NULL)
+			err_at(ld, m, "%s.%s: only for unix: listeners (the address is %s)", where,
+			    *k, quote(l->addr.text, q, sizeof(q)));
 	for (o = ld->c->listeners; o < l; o++) {
 		if (o->addr.len != l->addr.len ||
 		    memcmp(&o->addr.ss, &l->addr.ss, l->addr.len) != 0)
@@ -1435,8 +1666,18 @@ static void
 check_route(struct ld *ld, const config_setting_t *s, void *base, const char *where)
 {
 	struct route_conf *r = base;
-	const config_setting_t *p, *re;
+	const config_setting_t *p, *re, *src = config_setting_get_member(s, "sources");
 	char err[REWRITE_ERR_MAX];
+
+	if (r->handler == RH_PROXY && src == NULL)
+		err_at(ld, s, "%s.sources: missing, expected a non-empty array of source names "
+		    "[ \"app1\", ... ]", where);
+	if (r->handler != RH_PROXY && src != NULL)
+		err_at(ld, src, "%s.sources: not used by handler \"%s\" (it answers from the "
+		    "shared segment); remove it", where, handler_names[r->handler]);
+	if ((r->nallow > 0 || r->ndeny > 0) &&
+	    (r->acl = acl_build(r->allow, r->nallow, r->deny, r->ndeny)) == NULL)
+		err_at(ld, s, "%s: out of memory for allow/deny", where);
 
 	p = config_setting_get_member(s, "path");
 	re = config_setting_get_member(s, "path_regex");
@@ -1470,6 +1711,174 @@ check_rewrite(struct ld *ld, const config_setting_t *s, void *base, const char *
 		err_at(ld, config_setting_get_member(s, "replace"), "%s.replace: %s", where, err);
 	else
 		err_at(ld, config_setting_get_member(s, "regex"), "%s.regex: %s", where, err);
+}
+
+/* --- whole-file checks ------------------------------------------------- */
+
+/*
+ * sluice -t: the files start-up opens for writing (the logs, the pid file)
+ * can be opened, so that -t fails where the start would. A key whose value
+ * was refused is left to that error; an absent key is checked at its default.
+ */
+static void
+check_files(struct ld *ld, const config_t *cfg)
+{
+	static const struct { const char *key, *off; size_t at; } files[] = {
+		{ "log.error", "stderr", offsetof(struct conf, log.error) },
+		{ "log.access", "off", offsetof(struct conf, log.access) },
+		{ "pid_file", NULL, offsetof(struct conf, pid_file) },
+	};
+	const config_setting_t *s;
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		v = (const char *)ld->c + files[i].at;
+		s = config_lookup(cfg, files[i].key);
+		if (s != NULL && (config_setting_type(s) != CONFIG_TYPE_STRING ||
+		    strcmp(config_setting_get_string(s), v) != 0))
+			continue;
+		if (files[i].off == NULL || strcmp(v, files[i].off) != 0)
+			check_file(ld, s, files[i].key, v);
+	}
+}
+
+static void
+check_file(struct ld *ld, const config_setting_t *s, const char *where, const char *path)
+{
+	char why[2 * CONF_STR_MAX + 128];
+
+	if (conf_check_writable(path, why, sizeof(why)) == -1)
+		err_at(ld, s, "%s: %s", where, why);
+}
+
+int
+conf_check_writable(const char *path, char *why, size_t size)
+{
+	/* Paths are quoted whole: the operator needs all of it. */
+	char buf[CONF_STR_MAX], q[CONF_STR_MAX + 16], qd[CONF_STR_MAX + 16];
+	const char *dir;
+	struct stat st;
+	int fd;
+
+	/* Without O_CREAT nothing is made; O_NONBLOCK: a FIFO must not hang us. */
+	fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd != -1) {
+		close(fd);
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(why, size, "cannot open %s for appending: %s", quote(path, q, sizeof(q)),
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", path);
+	dir = dirname(buf);
+	if (stat(dir, &st) == -1) {
+		snprintf(why, size, "cannot create %s: directory %s: %s", quote(path, q, sizeof(q)),
+		    quote(dir, qd, sizeof(qd)), strerror(errno));
+		return -1;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == -1) {
+		snprintf(why, size, "cannot create %s: directory %s is not writable (%s)",
+		    quote(path, q, sizeof(q)), quote(dir, qd, sizeof(qd)), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Warns of a prefix route that can never match: an earlier prefix route whose
+ * host pattern covers this one's and whose path is a prefix of this one's
+ * takes every request it would (route_match(): first match in file order).
+ * Regex routes are left out on both sides: what a regex matches cannot be
+ * compared.
+ */
+static void
+check_shadows(struct ld *ld, const config_t *cfg)
+{
+	const config_setting_t *list = config_lookup(cfg, "routes"), *e, *f;
+	const struct route_conf *a, *b;
+	const char *ffile, *efile;
+	char qh[GOT_MAX], qp[GOT_MAX], at[CONF_STR_MAX + 16];
+	uint32_t i, j;
+
+	for (j = 1; list != NULL && j < ld->c->nroutes; j++) {
+		b = &ld->c->routes[j];
+		if (b->path_regex[0] != '\0')
+			continue;
+		for (i = 0; i < j; i++) {
+			a = &ld->c->routes[i];
+			if (a->path_regex[0] != '\0' || !host_covers(a->host, b->host) ||
+			    strncmp(a->path, b->path, strlen(a->path)) != 0)
+				continue;
+			e = config_setting_get_elem(list, j);
+			f = config_setting_get_elem(list, i);
+			efile = config_setting_source_file(e) != NULL ?
+			    config_setting_source_file(e) : ld->path;
+			ffile = config_setting_source_file(f) != NULL ?
+			    config_setting_source_file(f) : ld->path;
+			snprintf(at, sizeof(at), "%s%s%u", strcmp(efile, ffile) == 0 ? "line " :
+			    ffile, strcmp(efile, ffile) == 0 ? "" : ":",
+			    config_setting_source_line(f));
+			warn_at(ld, e, "routes[%u]: can never match: routes[%u] (%s) comes first "
+			    "and takes all its requests (host %s, path prefix %s)", j, i, at,
+			    quote(a->host, qh, sizeof(qh)), quote(a->path, qp, sizeof(qp)));
+			break;
+		}
+	}
+}
+
+/*
+ * Does every host that pattern late matches also match pattern early? As
+ * route_match() compares: case-insensitive, without port or trailing dot;
+ * "*.s" is one or more labels before s.
+ */
+static bool
+host_covers(const char *early, const char *late)
+{
+	size_t el, ll;
+
+	if (strcmp(early, "*") == 0)
+		return true;
+	if (strcmp(late, "*") == 0)
+		return false;
+	if (early[0] == '*') {
+		early += 2;
+		el = host_key(early, strlen(early));
+		if (late[0] == '*') {
+			/* "*.t" hosts are x.t: under "*.s" if t is s or ends in ".s". */
+			late += 2;
+			ll = host_key(late, strlen(late));
+			return (ll == el || (ll > el && late[ll - el - 1] == '.')) &&
+			    strncasecmp(late + ll - el, early, el) == 0;
+		}
+		ll = host_key(late, strlen(late));
+		return ll > el + 1 && late[ll - el - 1] == '.' &&
+		    strncasecmp(late + ll - el, early, el) == 0;
+	}
+	if (late[0] == '*')
+		return false;
+	el = host_key(early, strlen(early));
+	ll = host_key(late, strlen(late));
+	return el == ll && strncasecmp(early, late, el) == 0;
+}
+
+/* Length of host pattern p without its port and one trailing dot (route.c host_span()). */
+static size_t
+host_key(const char *p, size_t len)
+{
+	const char *e;
+
+	if (len > 0 && p[0] == '[') {
+		if ((e = memchr(p, ']', len)) != NULL)
+			len = (size_t)(e - p + 1);
+	} else if (len > 0 && (e = memchr(p, ':', len)) != NULL) {
+		len = (size_t)(e - p);
+	}
+	if (len > 0 && p[len - 1] == '.')
+		len--;
+	return len;
 }
 
 /* --- values ------------------------------------------------------------- */
@@ -1650,6 +2059,12 @@ static bool
 ok_user(const char *v)
 {
 	return getpwnam(v) != NULL;
+}
+
+static bool
+ok_group(const char *v)
+{
+	return getgrnam(v) != NULL;
 }
 
 static bool

@@ -18,6 +18,27 @@
  */
 struct conf	*conf_load(const char *path, struct conf_errs *errs);
 
+/* sluice -t: the log and pid files can be written */
+#define CONF_LOAD_F_FILES	0x0001u
+
+/*
+ * conf_load() with more checks. flags CONF_LOAD_F_FILES: the error and
+ * access log files and the pid file can be opened for appending, or created
+ * in their directory (nothing is created), each refused as
+ * "KEY: reason" at the key's line. warns, if not NULL, receives the
+ * warnings, which do not fail the load: a route that can never match
+ * because an earlier one takes all its requests.
+ */
+struct conf	*conf_load_ext(const char *path, unsigned flags, struct conf_errs *errs,
+    struct conf_errs *warns);
+
+/*
+ * Could path be opened for appending, created if absent (the logs, the pid
+ * file)? Nothing is created or changed. Returns 0, or -1 with a one-line
+ * reason naming path (and its directory if that is the cause) in why.
+ */
+int		 conf_check_writable(const char *path, char *why, size_t size);
+
 /* "libconfig X.Y.Z", the library this binary was built with (static string). */
 const char	*conf_lib_version(void);
 

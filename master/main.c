@@ -41,6 +41,7 @@ static void	daemonize(int log_file);
 static int	wait_ready(int fd, pid_t pid);
 static void	raise_nofile(const struct conf *c);
 static void	remove_own_pidfile(const char *path);
+static void	print_warnings(const struct conf_errs *w, int to_log);
 
 /* After an upgrade the pid file may name the new master: leave that one. */
 static void
@@ -294,17 +295,42 @@ wait_ready(int fd, pid_t pid)
 static int
 check_access_log(const struct conf *c)
 {
+	char why[2 * CONF_STR_MAX + 128];
 	int afd;
 
 	if (strcmp(c->log.access, "off") == 0)
 		return 0;
 	afd = open(c->log.access, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (afd == -1) {
-		log_warn("cannot open access log %s", c->log.access);
+		/* The words of sluice -t: which file, and whether it or its directory failed. */
+		if (conf_check_writable(c->log.access, why, sizeof(why)) == -1)
+			log_error("log.access: %s", why);
+		else
+			log_warn("log.access: cannot open %s", c->log.access);
 		return -1;
 	}
 	close(afd);
 	return 0;
+}
+
+/* Config warnings as "FILE:LINE: warning: ...": on stderr (-t), else in the error log. */
+static void
+print_warnings(const struct conf_errs *w, int to_log)
+{
+	unsigned i;
+
+	for (i = 0; i < w->n; i++) {
+		if (to_log)
+			log_warnx("%s:%d: warning: %s", w->err[i].file, w->err[i].line,
+			    w->err[i].msg);
+		else
+			fprintf(stderr, "%s:%d: warning: %s\n", w->err[i].file, w->err[i].line,
+			    w->err[i].msg);
+	}
+	if (w->total > w->n && to_log)
+		log_warnx("... and %u more warnings", w->total - w->n);
+	else if (w->total > w->n)
+		fprintf(stderr, "... and %u more warnings\n", w->total - w->n);
 }
 
 /* Takes inherited listeners (upgrade) or opens them into fds; 0 or -1 (logged). */
@@ -343,12 +369,18 @@ serve(const char *file, struct conf *c, int *fds, int fg)
 	/* A new master from an upgrade stays the old one's child, as nginx's does. */
 	if (!fg && !upgrade_inherited())
 		daemonize(strcmp(c->log.error, "stderr") != 0);
-	if (upgrade_inherited())
-		shm_unlink(c->shm);	/* the old master keeps its mapping; the name is ours */
+	/* The segment of a master killed during an upgrade is ours to clean. */
+	if (shm_oldbin_clean(c->shm) == -1)
+		log_warn("shm %s%s: cannot remove the stale segment", c->shm, SHM_OLDBIN_SUFFIX);
+	/* The old master keeps its mapping, and sluice-stat finds it as <shm>.oldbin. */
+	if (upgrade_inherited() && shm_move_aside(c->shm, (int32_t)getppid()) == -1)
+		log_warn("shm %s: cannot move the old master's segment aside", c->shm);
 	/* After daemonize: the segment records the pid that will supervise. */
 	publish_sizes(c, &mw, &ms, &mr);
 	if (shm_create(c->shm, mw, ms, mr, &seg, err, sizeof(err)) == -1) {
 		log_error("%s", err);
+		if (upgrade_inherited())
+			shm_move_back(c->shm, (int32_t)getppid());	/* the old one serves on */
 		conf_free(c);
 		return 1;
 	}
@@ -360,11 +392,18 @@ serve(const char *file, struct conf *c, int *fds, int fg)
 			    c->listeners[i].addr.text + 5);
 	if (write_pidfile(c->pid_file) == -1) {
 		log_warn("cannot write pid file %s", c->pid_file);
+		shm_remove(&seg);
+		if (upgrade_inherited())
+			shm_move_back(seg.name, (int32_t)getppid());
+		shm_detach(&seg);
 		conf_free(c);
 		return 1;
 	}
 	rc = spawn_run(file, c, fds, &seg);
 	shm_remove(&seg);	/* only if the name is still ours */
+	/* A rolled-back upgrade: the old master, still serving, gets the name back. */
+	if (upgrade_inherited())
+		shm_move_back(seg.name, (int32_t)getppid());
 	shm_detach(&seg);
 	remove_own_pidfile(pidfile);
 	snprintf(pidfile + strlen(pidfile), sizeof(pidfile) - strlen(pidfile), ".oldbin");
@@ -378,8 +417,9 @@ int
 main(int argc, char **argv)
 {
 	const char *file = DEFAULT_CONF, *sig = NULL;
-	struct conf_errs errs;
+	struct conf_errs errs, warns;
 	struct conf *c;
+	char why[2 * CONF_STR_MAX + 128];
 	int test = 0, fg = 0, ch, rc;
 	int fds[HANDOFF_MAX_LISTEN];
 	sigset_t set;
@@ -418,7 +458,8 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage(stderr, 1);
 	memset(&errs, 0, sizeof(errs));
-	c = conf_load(file, &errs);
+	/* -t also checks the files start-up writes; start-up just fails on them. */
+	c = conf_load_ext(file, test ? CONF_LOAD_F_FILES : 0, &errs, &warns);
 	if (c == NULL) {
 		conf_errs_print(&errs, stderr);
 		if (test)
@@ -426,6 +467,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (test) {
+		print_warnings(&warns, 0);
 		printf("sluice: configuration %s: configuration OK\n", file);
 		conf_free(c);
 		return 0;
@@ -438,7 +480,12 @@ main(int argc, char **argv)
 	if (c->nlisteners > HANDOFF_MAX_LISTEN)
 		fatalx("at most %d listeners", HANDOFF_MAX_LISTEN);
 	if (log_open(c->log.error, c->log.level) == -1) {
-		fprintf(stderr, "sluice: cannot open error log %s: %s\n", c->log.error, strerror(errno));
+		rc = errno;
+		if (conf_check_writable(c->log.error, why, sizeof(why)) == -1)
+			fprintf(stderr, "sluice: log.error: %s\n", why);
+		else
+			fprintf(stderr, "sluice: log.error: cannot open %s: %s\n", c->log.error,
+			    strerror(rc));
 		conf_free(c);
 		return 1;
 	}
@@ -446,6 +493,7 @@ main(int argc, char **argv)
 	/* With a log file, start-up errors are also on stderr (-f) or the parent's. */
 	if (strcmp(c->log.error, "stderr") != 0)
 		log_startup(2, 0);
+	print_warnings(&warns, 1);
 	if (check_access_log(c) == -1) {
 		conf_free(c);
 		return 1;

@@ -111,6 +111,7 @@ enum shm_end {
 	SHM_END_INTERNAL,	/* 'I' sluice refused: regex gave up, bad rewrite (500) */
 	SHM_END_LOOP,		/* 'V' forwarding loop (Via): 508 */
 	SHM_END_KILLED,		/* 'K' cut by a stop or the graceful deadline */
+	SHM_END_DENIED,		/* 'A' refused by the route's allow/deny: 403 */
 	SHM_END__COUNT
 };
 #define SHM_END_SLOTS		16	/* room in the tables; >= SHM_END__COUNT */

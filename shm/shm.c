@@ -26,13 +26,25 @@ _Static_assert(offsetof(struct shm_hdr, master_pid) == 32, "stable header prefix
 #define HDR_PREFIX	40	/* bytes of the stable prefix */
 #define STAT_MAX	1024	/* /proc/PID/stat: comm is at most 64 bytes, 52 numbers */
 #define HEALTH_TRIES	1000	/* seqlock read attempts before giving up */
+#define SHM_DIR		"/dev/shm"	/* where glibc's shm_open() keeps names (tmpfs) */
+
+/* Who made a segment, read from its header prefix without trusting the rest. */
+struct shm_owner {
+	uint64_t	magic;		/* 0 for an object too small to hold a header */
+	int32_t		pid;
+	uint64_t	start;		/* 0 before layout 1.1 */
+	dev_t		dev;
+	ino_t		ino;
+};
 
 static void	seterr(char *err, size_t errlen, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	name_ok(const char *name);
 static void	layout(struct shm_seg *seg, unsigned char *base, size_t size, uint32_t mw,
 		    uint32_t ms, uint32_t mr);
+static int	peek_owner(const char *name, struct shm_owner *o, char *err, size_t errlen);
 static int	check_existing(const char *name, char *err, size_t errlen);
+static int	unlink_if(const char *name, dev_t dev, ino_t ino);
 static int	proc_stat(int32_t pid, uint64_t *start, char *comm, size_t commlen);
 static void	copy_str(char *dst, size_t size, const char *src);
 
@@ -185,58 +197,78 @@ shm_master_alive(int32_t pid, uint64_t start)
 }
 
 /*
- * name exists. Returns 0 if it may be replaced (left by a dead master, by
- * this process, or never finished), -1 with err set if it must be kept.
+ * Opens name and reads its header prefix into o. Returns 0, or -1 with errno
+ * set (ENOENT: no such object) and, except for ENOENT, err set.
  */
 static int
-check_existing(const char *name, char *err, size_t errlen)
+peek_owner(const char *name, struct shm_owner *o, char *err, size_t errlen)
 {
 	const struct shm_hdr *h;
 	struct stat st;
 	unsigned char *p;
-	uint64_t magic, start = 0;
 	size_t maplen;
-	int32_t pid;
-	int fd;
+	int fd, saved;
 
+	memset(o, 0, sizeof(*o));
 	if ((fd = shm_open(name, O_RDONLY, 0)) == -1) {
-		if (errno == ENOENT)
-			return 0;	/* gone meanwhile */
-		seterr(err, errlen, "shm %s exists and cannot be opened: %s", name,
-		    strerror(errno));
+		saved = errno;
+		if (errno != ENOENT)
+			seterr(err, errlen, "shm %s exists and cannot be opened: %s", name,
+			    strerror(errno));
+		errno = saved;
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
+		saved = errno;
 		seterr(err, errlen, "shm %s: fstat: %s", name, strerror(errno));
 		close(fd);
+		errno = saved;
 		return -1;
 	}
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
 	if (st.st_size < HDR_PREFIX) {
 		close(fd);
 		return 0;	/* a master died between shm_open and ftruncate */
 	}
 	maplen = st.st_size >= (off_t)sizeof(struct shm_hdr) ? sizeof(struct shm_hdr) : HDR_PREFIX;
 	p = mmap(NULL, maplen, PROT_READ, MAP_SHARED, fd, 0);
+	saved = errno;
 	close(fd);
 	if (p == MAP_FAILED) {
-		seterr(err, errlen, "shm %s: mmap: %s", name, strerror(errno));
+		seterr(err, errlen, "shm %s: mmap: %s", name, strerror(saved));
+		errno = saved;
 		return -1;
 	}
 	h = (const struct shm_hdr *)p;
-	magic = atomic_load_explicit(&h->magic, memory_order_acquire);
-	pid = atomic_load_explicit(&h->master_pid, memory_order_relaxed);
+	o->magic = atomic_load_explicit(&h->magic, memory_order_acquire);
+	o->pid = atomic_load_explicit(&h->master_pid, memory_order_relaxed);
 	/* Layout 1.1 and later record the start time; 1.0 left those bytes 0. */
-	if (magic == SHM_MAGIC && maplen == sizeof(struct shm_hdr) && h->ver_major >= 1 &&
+	if (o->magic == SHM_MAGIC && maplen == sizeof(struct shm_hdr) && h->ver_major >= 1 &&
 	    h->hdr_size >= sizeof(struct shm_hdr))
-		start = h->master_start;
+		o->start = h->master_start;
 	munmap(p, maplen);
-	if (magic != SHM_MAGIC && magic != 0) {
+	return 0;
+}
+
+/*
+ * name exists. Returns 0 if it may be replaced (left by a dead master, by
+ * this process, or never finished), -1 with err set if it must be kept.
+ */
+static int
+check_existing(const char *name, char *err, size_t errlen)
+{
+	struct shm_owner o;
+
+	if (peek_owner(name, &o, err, errlen) == -1)
+		return errno == ENOENT ? 0 : -1;	/* ENOENT: gone meanwhile */
+	if (o.magic != SHM_MAGIC && o.magic != 0) {
 		seterr(err, errlen, "shm %s exists and is not a sluice segment", name);
 		errno = EEXIST;
 		return -1;
 	}
-	if (pid != (int32_t)getpid() && shm_master_alive(pid, start)) {
-		seterr(err, errlen, "segment %s is in use by pid %d", name, (int)pid);
+	if (o.pid != (int32_t)getpid() && shm_master_alive(o.pid, o.start)) {
+		seterr(err, errlen, "segment %s is in use by pid %d", name, (int)o.pid);
 		errno = EBUSY;
 		return -1;
 	}
@@ -467,27 +499,123 @@ shm_detach(struct shm_seg *seg)
 	memset(seg, 0, sizeof(*seg));
 }
 
-int
-shm_remove(struct shm_seg *seg)
+/* Unlinks name if it is the object dev/ino; 0 if it is not (or is gone), -1 on error. */
+static int
+unlink_if(const char *name, dev_t dev, ino_t ino)
 {
 	struct stat st;
 	int fd;
 
-	if (seg->base == NULL || seg->ro) {
-		errno = EINVAL;
-		return -1;
-	}
-	atomic_fetch_or_explicit(&seg->hdr->flags, SHM_HDR_F_RETIRED, memory_order_release);
-	if ((fd = shm_open(seg->name, O_RDONLY, 0)) == -1)
+	if ((fd = shm_open(name, O_RDONLY, 0)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (fstat(fd, &st) == -1) {
 		close(fd);
 		return -1;
 	}
 	close(fd);
-	if (st.st_dev != seg->dev || st.st_ino != seg->ino)
+	if (st.st_dev != dev || st.st_ino != ino)
 		return 0;	/* a newer segment holds the name now */
-	return shm_unlink(seg->name);
+	return shm_unlink(name) == -1 && errno != ENOENT ? -1 : 0;
+}
+
+int
+shm_remove(struct shm_seg *seg)
+{
+	char old[SHM_NAME_LEN];
+
+	if (seg->base == NULL || seg->ro) {
+		errno = EINVAL;
+		return -1;
+	}
+	atomic_fetch_or_explicit(&seg->hdr->flags, SHM_HDR_F_RETIRED, memory_order_release);
+	if (unlink_if(seg->name, seg->dev, seg->ino) == -1)
+		return -1;
+	/* An upgrade's new master moved it aside: the old binary's name is ours too. */
+	if (shm_oldbin_name(seg->name, old, sizeof(old)) == 0)
+		return unlink_if(old, seg->dev, seg->ino);
+	return 0;
+}
+
+int
+shm_oldbin_name(const char *name, char *out, size_t outlen)
+{
+	int n;
+
+	if (!name_ok(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	n = snprintf(out, outlen, "%s%s", name, SHM_OLDBIN_SUFFIX);
+	if (n < 0 || (size_t)n >= outlen || !name_ok(out)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+shm_move_aside(const char *name, int32_t old_pid)
+{
+	char old[SHM_NAME_LEN], from[sizeof(SHM_DIR) + SHM_NAME_LEN],
+	    to[sizeof(SHM_DIR) + SHM_NAME_LEN];
+	struct shm_owner o;
+
+	if (!name_ok(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (peek_owner(name, &o, NULL, 0) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (o.magic != SHM_MAGIC || o.pid != old_pid || old_pid == (int32_t)getpid() ||
+	    !shm_master_alive(o.pid, o.start))
+		return 0;	/* not the old master's: shm_create() judges it */
+	if (shm_oldbin_name(name, old, sizeof(old)) == -1)
+		return shm_unlink(name);	/* no room for the suffix: hidden, as before */
+	snprintf(from, sizeof(from), SHM_DIR "%s", name);
+	snprintf(to, sizeof(to), SHM_DIR "%s", old);
+	if (rename(from, to) == -1) {
+		/* Not where glibc keeps it after all: hide it, as before .oldbin. */
+		if (shm_unlink(name) == -1 && errno != ENOENT)
+			return -1;
+		return 0;
+	}
+	return 1;
+}
+
+int
+shm_move_back(const char *name, int32_t old_pid)
+{
+	char old[SHM_NAME_LEN], from[sizeof(SHM_DIR) + SHM_NAME_LEN],
+	    to[sizeof(SHM_DIR) + SHM_NAME_LEN];
+	struct shm_owner o;
+
+	if (shm_oldbin_name(name, old, sizeof(old)) == -1)
+		return -1;
+	if (peek_owner(old, &o, NULL, 0) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (o.magic != SHM_MAGIC || o.pid != old_pid || !shm_master_alive(o.pid, o.start))
+		return 0;
+	snprintf(from, sizeof(from), SHM_DIR "%s", old);
+	snprintf(to, sizeof(to), SHM_DIR "%s", name);
+	/* Never over a segment made meanwhile: that one is someone's name. */
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == -1)
+		return errno == ENOENT || errno == EEXIST ? 0 : -1;
+	return 1;
+}
+
+int
+shm_oldbin_clean(const char *name)
+{
+	char old[SHM_NAME_LEN];
+	struct shm_owner o;
+
+	if (shm_oldbin_name(name, old, sizeof(old)) == -1)
+		return 0;	/* no such name can exist */
+	if (peek_owner(old, &o, NULL, 0) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (o.magic != SHM_MAGIC || shm_master_alive(o.pid, o.start))
+		return 0;	/* not a sluice segment, or its master still serves */
+	return unlink_if(old, o.dev, o.ino) == -1 ? -1 : 1;
 }
 
 int
@@ -594,7 +722,8 @@ shm_route_set(struct shm_seg *seg, uint32_t r, const char *host, const char *pat
 	struct shm_route *rt;
 	uint32_t i;
 
-	if (r >= seg->max_routes || n < 1 || n > SHM_ROUTE_SOURCES || balancer >= SHM_LB__COUNT
+	/* n = 0: a route sluice answers itself (metrics, status). */
+	if (r >= seg->max_routes || n > SHM_ROUTE_SOURCES || balancer >= SHM_LB__COUNT
 	    || (flags & ~SHM_RT_F_REGEX) != 0) {
 		errno = EINVAL;
 		return -1;
@@ -779,6 +908,7 @@ shm_end_name(uint32_t cause)
 		[SHM_END_INTERNAL] = "internal",
 		[SHM_END_LOOP] = "loop",
 		[SHM_END_KILLED] = "killed",
+		[SHM_END_DENIED] = "denied",
 	};
 
 	return cause < SHM_END__COUNT ? names[cause] : "unknown";

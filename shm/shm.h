@@ -101,11 +101,49 @@ int	shm_master_alive(int32_t pid, uint64_t start);
 void	shm_detach(struct shm_seg *seg);
 
 /*
- * Master, at normal exit: marks seg retired and unlinks its name, but only
- * if the name still refers to this very segment (not to a newer one created
- * since). Does not unmap. Returns 0, or -1 with errno set.
+ * Master, at normal exit: marks seg retired and unlinks its name, and its
+ * <name>.oldbin (where an upgrade's new master moved it), but each only if
+ * it still refers to this very segment (not to a newer one created since).
+ * Does not unmap. Returns 0, or -1 with errno set.
  */
 int	shm_remove(struct shm_seg *seg);
+
+/*
+ * Binary upgrade. The new master's segment takes the name; the old master's
+ * stays reachable as <name>.oldbin until it exits, so sluice-stat can show
+ * both generations' workers. SHM_OLDBIN_SUFFIX is appended to the name.
+ */
+#define SHM_OLDBIN_SUFFIX	".oldbin"
+
+/* Writes name + SHM_OLDBIN_SUFFIX into out. Returns 0, or -1 with errno
+ * EINVAL (bad name) or ENAMETOOLONG (no room: the name has no .oldbin). */
+int	shm_oldbin_name(const char *name, char *out, size_t outlen);
+
+/*
+ * New master of an upgrade, before shm_create(name): if name is a segment
+ * of old_pid (the old master, alive), renames it to <name>.oldbin (replacing
+ * any there); the old master keeps its mapping. If <name>.oldbin would be
+ * too long, unlinks name instead (the old generation is then not shown).
+ * Anything else (no segment, another or a dead master) is left for
+ * shm_create() to judge. Returns 1 if moved, 0 if nothing was moved, -1
+ * with errno set.
+ */
+int	shm_move_aside(const char *name, int32_t old_pid);
+
+/*
+ * The new master, stopping (or failing) while old_pid still serves, after
+ * shm_remove(): renames <name>.oldbin back to name if it is old_pid's live
+ * segment and name is free, so the rolled-back old master is found again.
+ * Returns 1 if moved, 0 if not, -1 with errno set.
+ */
+int	shm_move_back(const char *name, int32_t old_pid);
+
+/*
+ * A master at start: unlinks <name>.oldbin if it is a sluice segment whose
+ * master is dead (it was killed during an upgrade). Anything else there is
+ * kept. Returns 1 if removed, 0 if not, -1 with errno set.
+ */
+int	shm_oldbin_clean(const char *name);
 
 /* Readers: 1 if seg's name is gone or now names another segment, else 0. */
 int	shm_replaced(const struct shm_seg *seg);

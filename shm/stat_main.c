@@ -174,26 +174,103 @@ print_snap(const struct opts *o, const struct shm_seg *seg, const struct stats_s
 		fputs("\033[H\033[2J", stdout);	/* home, clear: refresh in place */
 	switch (o->fmt) {
 	case FMT_JSON:
-		stat_print_json(seg, cur);
+		stat_print_json(stdout, seg, cur);
 		break;
 	case FMT_PROM:
-		stat_print_prom(seg, cur);
+		stat_print_prom(stdout, seg, cur);
 		break;
 	default:
-		stat_print_table(seg, cur);
+		stat_print_table(stdout, seg, cur);
 		break;
 	}
+}
+
+/*
+ * One segment as followed over time: two snapshots, the latest and the one
+ * before (for rates), swapped after each print.
+ */
+struct view {
+	struct shm_seg		 seg;		/* base NULL: not attached */
+	struct stats_snap	 a, b, *prev, *cur;
+	int			 have_prev;
+};
+
+/* Attaches name into v; returns 0, or -1 with err set (v unattached). */
+static int
+view_open(struct view *v, const char *name, char *err, size_t errlen)
+{
+	memset(v, 0, sizeof(*v));
+	if (shm_attach_ro(name, &v->seg, err, errlen) == -1)
+		return -1;
+	if (snap_alloc(&v->a, &v->seg) == -1 || snap_alloc(&v->b, &v->seg) == -1) {
+		snprintf(err, errlen, "out of memory");
+		snap_free(&v->a);
+		shm_detach(&v->seg);
+		return -1;
+	}
+	v->prev = &v->a;
+	v->cur = &v->b;
+	return 0;
+}
+
+static void
+view_close(struct view *v)
+{
+	snap_free(&v->a);
+	snap_free(&v->b);
+	shm_detach(&v->seg);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Takes the current snapshot, with rates from the previous one if any. */
+static void
+view_take(struct view *v)
+{
+	stats_take(&v->seg, v->cur);
+	v->cur->oldbin = NULL;
+	if (v->have_prev)
+		stats_rates(v->prev, v->cur);
+}
+
+static void
+view_swap(struct view *v)
+{
+	struct stats_snap *t = v->prev;
+
+	v->prev = v->cur;
+	v->cur = t;
+	v->have_prev = 1;
+}
+
+/*
+ * During a binary upgrade the old master's segment is <name>.oldbin: follow
+ * it while its master lives. A .oldbin whose master is dead is ignored.
+ */
+static void
+oldbin_follow(struct view *old, const char *name)
+{
+	char oname[SHM_NAME_LEN], err[256];
+
+	if (old->seg.base != NULL && !shm_replaced(&old->seg) &&
+	    shm_master_alive(old->seg.hdr->master_pid, old->seg.hdr->master_start))
+		return;
+	if (old->seg.base != NULL)
+		view_close(old);
+	if (shm_oldbin_name(name, oname, sizeof(oname)) == -1 ||
+	    view_open(old, oname, err, sizeof(err)) == -1)
+		return;
+	if (!shm_master_alive(old->seg.hdr->master_pid, old->seg.hdr->master_start))
+		view_close(old);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct stats_snap a, b, *prev = &a, *cur = &b, *t;
 	struct opts o = { .fmt = FMT_TABLE };
-	struct shm_seg seg;
+	struct view v, old;
 	struct sigaction sa;
 	char err[256];
-	int have_prev = 0, r;
+	int r;
 
 	if ((r = parse_args(argc, argv, &o)) >= 0)
 		return r;
@@ -204,26 +281,30 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (shm_attach_ro(o.name, &seg, err, sizeof(err)) == -1) {
+	memset(&old, 0, sizeof(old));
+	if (view_open(&v, o.name, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sluice-stat: %s\n", err);
 		return 1;
 	}
-	if (snap_alloc(&a, &seg) == -1 || snap_alloc(&b, &seg) == -1) {
-		fprintf(stderr, "sluice-stat: out of memory\n");
-		return 1;
-	}
+	oldbin_follow(&old, o.name);
 
 	/* Prometheus computes rates itself; table and JSON take two samples. */
 	if (o.watch == 0 && o.fmt != FMT_PROM) {
-		stats_take(&seg, prev);
-		have_prev = 1;
+		view_take(&v);
+		view_swap(&v);
+		if (old.seg.base != NULL) {
+			view_take(&old);
+			view_swap(&old);
+		}
 		sleep_ms(SAMPLE_MS);
 	}
 	for (;;) {
-		stats_take(&seg, cur);
-		if (have_prev)
-			stats_rates(prev, cur);
-		print_snap(&o, &seg, cur);
+		view_take(&v);
+		if (old.seg.base != NULL) {
+			view_take(&old);
+			v.cur->oldbin = old.cur;
+		}
+		print_snap(&o, &v.seg, v.cur);
 		if (fflush(stdout) == EOF || ferror(stdout))
 			break;
 		if (o.watch == 0 || stop)
@@ -231,33 +312,26 @@ main(int argc, char **argv)
 		sleep_ms((uint64_t)(o.watch * 1000));
 		if (stop)
 			break;
-		t = prev;
-		prev = cur;
-		cur = t;
-		have_prev = 1;
+		view_swap(&v);
+		if (old.seg.base != NULL)
+			view_swap(&old);
 		/* A restarted sluice has a new segment under the same name. */
-		if (shm_replaced(&seg)) {
-			struct shm_seg nseg;
+		if (shm_replaced(&v.seg)) {
+			struct view nv;
 
-			if (shm_attach_ro(o.name, &nseg, err, sizeof(err)) == -1)
-				continue;	/* keep showing the old one meanwhile */
-			snap_free(&a);
-			snap_free(&b);
-			shm_detach(&seg);
-			seg = nseg;
-			if (snap_alloc(&a, &seg) == -1 || snap_alloc(&b, &seg) == -1) {
-				fprintf(stderr, "sluice-stat: out of memory\n");
-				return 1;
-			}
-			prev = &a;
-			cur = &b;
-			have_prev = 0;
+			if (view_open(&nv, o.name, err, sizeof(err)) == 0) {
+				view_close(&v);
+				v = nv;
+				/* The snapshot pointers pointed into nv. */
+				v.prev = &v.a;
+				v.cur = &v.b;
+			}	/* else keep showing the old one meanwhile */
 		}
+		oldbin_follow(&old, o.name);
 	}
 	if (o.watch > 0 && o.fmt == FMT_TABLE)
 		putchar('\n');
-	snap_free(&a);
-	snap_free(&b);
-	shm_detach(&seg);
+	view_close(&old);
+	view_close(&v);
 	return ferror(stdout) ? 1 : 0;
 }

@@ -53,6 +53,7 @@ stats_take(const struct shm_seg *seg, struct stats_snap *snap)
 	snap->start_time = h->start_time;
 	snap->start_ms = h->start_ms;
 	snap->flags = LD(&h->flags);
+	snap->oldbin = NULL;	/* the caller links another segment's snapshot */
 	return 0;
 }
 

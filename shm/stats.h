@@ -111,6 +111,9 @@ struct stats_snap {
 	struct stats_source	*sources;
 	uint32_t		 scap;
 	uint32_t		 ns;		/* rows filled: bound slots, live or not */
+	/* NULL after stats_take(); the caller may then point it at a snapshot
+	 * of the old master's segment (<name>.oldbin) during a binary upgrade. */
+	const struct stats_snap	*oldbin;
 };
 
 /*

@@ -718,6 +718,7 @@ backend_release(struct cconn *c, int reuse)
 	}
 	if (x->up == NULL)
 		return;
+	upool_released(x->up->pool);
 	if (reuse)
 		upool_put(x->up, w->conf->timeouts.backend_idle);
 	else

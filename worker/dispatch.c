@@ -5,10 +5,12 @@
  * connection taken or a connect started; and when a source fails before its
  * response head, the replay / retry / answer policy.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/acl.h"
 #include "common/conf.h"
 #include "common/http1.h"
 #include "common/log.h"
@@ -27,6 +29,8 @@ static enum step route_request(struct cconn *c);
 static int	rewrite_target(struct cconn *c);
 static enum step local_shortage(struct cconn *c, struct upool *p, int err);
 static void	request_id(struct worker *w, struct exch *x, const char *name);
+static int	client_allowed(struct cconn *c, const struct route_conf *rc);
+static int	xff_last_hop(const struct http1_req *q, uint8_t addr[16]);
 static int	rid_char(unsigned char ch);
 static enum step start_backend(struct cconn *c);
 static int	idempotent(int meth);
@@ -100,6 +104,13 @@ route_request(struct cconn *c)
 	rc = x->route->conf;
 	if (rc->request_id[0] != '\0')
 		request_id(w, x, rc->request_id);
+	if (rc->acl != NULL && !client_allowed(c, rc)) {
+		log_info("conn=%llu: 403 for %s (client %s): refused by allow/deny of the route at "
+		    "line %d", (unsigned long long)c->id, c->peer, x->acl_addr, rc->line);
+		return errpage_reply(c, 403, x->rq_mode != BODY_NONE, SHM_END_DENIED);
+	}
+	if (rc->handler != RH_PROXY)
+		return handler_reply(c);
 	if (rc->via && (q->flags & HTTP1_F_VIA) && heads_via_loop(q, rc->via_name)) {
 		shm_add(&shm_worker(w->ho->shm, w->ho->shm_slot)->loops, 1);
 		log_warnx("conn=%llu: forwarding loop: the request from %s already passed \"%s\" "
@@ -151,6 +162,64 @@ request_id(struct worker *w, struct exch *x, const char *name)
 		x->rid[i] = hex[(r[i / 16] >> ((i % 16) * 4)) & 15];
 	x->rid[32] = '\0';
 	x->rid_len = 32;
+}
+
+/*
+ * The route's allow/deny on the client's address: the connection's peer (the
+ * PROXY protocol source when the listener has it), or, when that peer is one
+ * of the route's trusted_proxies, the last X-Forwarded-For hop it added.
+ */
+static int
+client_allowed(struct cconn *c, const struct route_conf *rc)
+{
+	struct exch *x = c->x;
+	uint8_t addr[16];
+
+	if (rc->ntrusted > 0 && route_peer_trusted(rc, &c->peer_sa.sa) &&
+	    xff_last_hop(&x->req, addr) == 0) {
+		inet_ntop(AF_INET6, addr, x->acl_addr, sizeof(x->acl_addr));
+		return acl_allows16(rc->acl, addr);
+	}
+	snprintf(x->acl_addr, sizeof(x->acl_addr), "%s", c->peer);
+	return acl_allows(rc->acl, &c->peer_sa.sa);
+}
+
+/* The last element of the last X-Forwarded-For field, as an IPv6 (or mapped) address. */
+static int
+xff_last_hop(const struct http1_req *q, uint8_t addr[16])
+{
+	const struct http1_header *h = NULL;
+	char buf[INET6_ADDRSTRLEN + 2];
+	const char *p, *e;
+	uint32_t i;
+	size_t n;
+
+	for (i = 0; i < q->nheaders; i++)
+		if (http1_str_eq(q->headers[i].name, "x-forwarded-for"))
+			h = &q->headers[i];
+	if (h == NULL)
+		return -1;
+	e = h->value.p + h->value.len;
+	while (e > h->value.p && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	for (p = e; p > h->value.p && p[-1] != ','; p--)
+		;
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p < e && *p == '[' && e[-1] == ']') {	/* "[v6]" */
+		p++;
+		e--;
+	}
+	n = (size_t)(e - p);
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET6, buf, addr) == 1)
+		return 0;
+	memset(addr, 0, 10);
+	addr[10] = addr[11] = 0xff;
+	return inet_pton(AF_INET, buf, addr + 12) == 1 ? 0 : -1;
 }
 
 /* A request id from elsewhere: letters, digits and "-._~:+/=" only. */
@@ -234,10 +303,14 @@ dispatch_pick(struct cconn *c)
 		u = upool_get(p, now);
 		x->reused = u != NULL;
 		x->ups = u != NULL ? UP_SEND : UP_CONNECT;
+		if (u != NULL)
+			upool_inuse(p);
 		if (u == NULL) {
 			u = uconn_connect(w, p, &p->src->addr);
-			if (u != NULL)
+			if (u != NULL) {
 				p->opened++;
+				upool_inuse(p);
+			}
 			if (u == NULL && uconn_local_error(errno))
 				return local_shortage(c, p, errno);
 			if (u == NULL) {
@@ -324,6 +397,7 @@ dispatch_failed(struct cconn *c, int err, enum shm_end cause, const char *what)
 		x->up = uconn_connect(w, p, &p->src->addr);
 		if (x->up != NULL) {
 			p->opened++;
+			upool_inuse(p);
 			shm_add(&ws->retries, 1);
 			x->reused = 0;
 			x->ups = UP_CONNECT;

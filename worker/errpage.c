@@ -21,7 +21,9 @@ const char *
 errpage_status_text(int status)
 {
 	switch (status) {
+	case 200: return "OK";
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 408: return "Request Timeout";
 	case 414: return "URI Too Long";
@@ -83,6 +85,37 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 	x->siov[0].iov_base = x->scratch;
 	x->siov[0].iov_len = (size_t)n;
 	x->sleft = 1;
+	cconn_timer(c, TP_SEND);
+	return cconn_goto(c, CC_ERRRESP);
+}
+
+enum step
+errpage_body(struct cconn *c, int status, const char *ctype, char *body, size_t len)
+{
+	struct exch *x = c->x;
+	int n;
+
+	EXCH_CHECK(x);
+	x->own_body = body;
+	x->cause = SHM_END_OK;
+	x->status = status;
+	x->ours = 1;
+	/* A body we did not read cannot be skipped: close after. */
+	x->cli_close |= c->w->draining || x->rq_mode != BODY_NONE || !x->views_ok;
+	n = snprintf(x->scratch, sizeof(x->scratch),
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n%s", status, errpage_status_text(status), ctype, len,
+	    x->cli_close ? "Connection: close\r\n" : "");
+	if (x->rid_len > 0 && x->route != NULL)
+		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "%.*s%s\r\n",
+		    (int)x->route->rid.iov_len, (const char *)x->route->rid.iov_base, x->rid);
+	n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "\r\n");
+	x->scur = x->siov;
+	x->siov[0].iov_base = x->scratch;
+	x->siov[0].iov_len = (size_t)n;
+	x->siov[1].iov_base = body;
+	x->siov[1].iov_len = x->meth == HTTP1_M_HEAD ? 0 : len;
+	x->sleft = x->siov[1].iov_len > 0 ? 2 : 1;
 	cconn_timer(c, TP_SEND);
 	return cconn_goto(c, CC_ERRRESP);
 }

@@ -157,6 +157,8 @@ struct exch {
 	char			 alog_req[512];	/* request line, Referer, User-Agent (NUL-separated) */
 	char			 rid[EXCH_RID_MAX + 1];	/* request id (route's request_id), or "" */
 	uint8_t			 rid_len;
+	char			*own_body;	/* a body we made (metrics, status), owned, or NULL */
+	char			 acl_addr[48];	/* the address allow/deny judged, for the log */
 	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+extra], siov[maxh+extra],
 	 * target[tcap], npath[tcap], rpath[tcap], lines[LINES_CAP] */
 };
@@ -234,6 +236,16 @@ int		heads_upgrade_agreed(const struct exch *x);
 enum step	errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause);
 /* Writes the reply (state CC_ERRRESP). */
 enum step	errpage_step(struct cconn *c);
+/*
+ * Our own answer with a body we made (malloc'd, owned from now on: freed
+ * when the exchange ends): status, Content-Type, the route's request id.
+ */
+enum step	errpage_body(struct cconn *c, int status, const char *ctype, char *body,
+		    size_t len);
+
+/* --- handler.c: routes answered from the segment (metrics, status) ------- */
+
+enum step	handler_reply(struct cconn *c);
 const char	*errpage_status_text(int status);
 
 /* --- tunnel.c ----------------------------------------------------------- */

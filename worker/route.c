@@ -146,7 +146,8 @@ route_init(const struct conf *c, struct route_rt **out)
 			goto fail;
 		for (j = 0; j < rc->nsources; j++)
 			upool_init(&rt[i].pools[j], &c->sources[rc->sources[j]], rc->sources[j],
-			    rc->reuse_max);
+			    rc->reuse_max == CONF_REUSE_AUTO ? rc->reuse_limit : rc->reuse_max,
+			    rc->reuse_max == CONF_REUSE_AUTO);
 		if (build_lines(&rc->request, &rt[i].req_add) == -1 ||
 		    build_lines(&rc->response, &rt[i].resp_add) == -1)
 			goto fail;

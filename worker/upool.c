@@ -22,9 +22,11 @@ static void	idle_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 static void	idle_tmo_cb(struct ev_loop *loop, ev_timer *t, int revents);
 
 void
-upool_init(struct upool *p, const struct source_conf *src, uint32_t src_idx, uint32_t max)
+upool_init(struct upool *p, const struct source_conf *src, uint32_t src_idx, uint32_t max,
+    int adaptive)
 {
-	*p = (struct upool){ .src = src, .src_idx = src_idx, .max = max };
+	*p = (struct upool){ .src = src, .src_idx = src_idx, .max = max,
+	    .adaptive = adaptive != 0 };
 }
 
 static void
@@ -38,8 +40,54 @@ unlink_idle(struct uconn *u)
 		p->idle = u->next;
 	if (u->next != NULL)
 		u->next->prev = u->prev;
+	else
+		p->tail = u->prev;
 	u->next = u->prev = NULL;
 	p->nidle--;
+}
+
+void
+upool_inuse(struct upool *p)
+{
+	p->inuse++;
+	if (p->inuse > p->peak[0])
+		p->peak[0] = p->inuse;
+}
+
+void
+upool_released(struct upool *p)
+{
+	if (p->inuse > 0)
+		p->inuse--;
+}
+
+void
+upool_tick(struct upool *p, ev_tstamp now, ev_tstamp window)
+{
+	uint32_t want, surplus;
+	struct uconn *u;
+
+	if (!p->adaptive)
+		return;
+	if (p->win_end == 0) {
+		p->win_end = now + window;	/* the first window: what it saw so far counts */
+	} else if (now >= p->win_end) {
+		/* A new window starts with what is in use now; the last one's peak stays. */
+		p->peak[1] = now - p->win_end < window ? p->peak[0] : 0;
+		p->peak[0] = p->inuse;
+		p->win_end = now + window;
+	}
+	want = p->peak[0] > p->peak[1] ? p->peak[0] : p->peak[1];
+	if (p->inuse + p->nidle <= want)
+		return;
+	surplus = p->inuse + p->nidle - want;
+	if (surplus > p->nidle)
+		surplus = p->nidle;
+	for (surplus = (surplus + 1) / 2; surplus > 0 && (u = p->tail) != NULL; surplus--) {
+		unlink_idle(u);
+		uconn_close(u);
+		p->retired++;
+	}
 }
 
 /* Any event on a parked connection, or its idle timeout, ends it. */
@@ -117,6 +165,8 @@ upool_put(struct uconn *u, ev_tstamp idle_timeout)
 	u->next = p->idle;
 	if (p->idle != NULL)
 		p->idle->prev = u;
+	else
+		p->tail = u;
 	p->idle = u;
 	p->nidle++;
 	if (ev_is_active(&u->io) && (u->io.events & (EV_READ | EV_WRITE)) == EV_READ) {

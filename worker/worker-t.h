@@ -27,6 +27,7 @@ struct worker {
 	ev_signal		 sig_quit, sig_term, sig_int, sig_usr1, sig_hup;
 	ev_timer		 grace;		/* graceful stop deadline */
 	ev_timer		 beat;		/* shm heartbeat */
+	ev_timer		 pool_tick;	/* adaptive pools retire their surplus */
 	ev_timer		 acc_backoff;	/* active: accept paused, out of descriptors */
 	ev_tstamp		 acc_warned;	/* when that was last logged */
 	uint64_t		 acc_suppressed;	/* back-offs not logged since then */

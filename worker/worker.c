@@ -35,6 +35,7 @@ static void	accept_cb(struct ev_loop *loop, ev_io *io, int revents);
 static void	accept_backoff(struct worker *w, uint32_t li, int err);
 static void	backoff_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static void	maxconn_reached(struct worker *w);
+static void	pool_tick_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static void	accepting(struct worker *w, int on);
 static void	conn_closed(struct worker *w);
 static void	sig_cb(struct ev_loop *loop, ev_signal *s, int revents);
@@ -145,6 +146,20 @@ maxconn_reached(struct worker *w)
 	    w->conf->limits.max_connections, (unsigned long long)w->mc_suppressed);
 	w->mc_warned = now;
 	w->mc_suppressed = 0;
+}
+
+/* Once a second: adaptive pools retire part of their surplus (upool.h). */
+static void
+pool_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = (struct worker *)((char *)t - offsetof(struct worker, pool_tick));
+	ev_tstamp now = ev_now(loop);
+	uint32_t i, j;
+
+	(void)revents;
+	for (i = 0; i < w->conf->nroutes; i++)
+		for (j = 0; j < w->conf->routes[i].nsources; j++)
+			upool_tick(&w->routes[i].pools[j], now, w->conf->timeouts.backend_idle);
 }
 
 /* The back-off is over: accept again unless another hold is still on. */
@@ -332,6 +347,9 @@ worker_main(const struct handoff *ho)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	shm_worker_claim(ho->shm, ho->shm_slot, (int32_t)getpid(), ho->generation);
+	ev_timer_init(&w->pool_tick, pool_tick_cb, 1., 1.);
+	ev_timer_start(w->loop, &w->pool_tick);
+	ev_unref(w->loop);	/* no reason on its own to keep the loop running */
 	ev_timer_init(&w->beat, beat_cb, 0., 1.);
 	ev_timer_again(w->loop, &w->beat);
 	ev_unref(w->loop);	/* the heartbeat alone does not keep the loop running */

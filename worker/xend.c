@@ -6,6 +6,7 @@
  * proxied ones.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/http1.h"
@@ -32,6 +33,7 @@ static const char cause_letters[SHM_END__COUNT] = {
 	[SHM_END_LOCAL] = 'L',
 	[SHM_END_INTERNAL] = 'I',
 	[SHM_END_LOOP] = 'V',
+	[SHM_END_DENIED] = 'A',
 	[SHM_END_KILLED] = 'K',
 };
 
@@ -110,6 +112,8 @@ xend_finish(struct cconn *c, int reuse_up)
 		}
 	}
 	backend_release(c, reuse_up && cause == SHM_END_OK);
+	free(x->own_body);
+	x->own_body = NULL;
 	if (x->rb.area != NULL)
 		freelist_put(&w->fl_buf, x->rb.area);
 	x->magic = 0;

@@ -67,10 +67,13 @@ $(FUZZ_B)/fuzz_urlpath: $(FUZZ_B)/obj/common/urlpath.o
 $(FUZZ_B)/fuzz_proxyproto: $(FUZZ_B)/obj/common/proxyproto.o
 $(FUZZ_B)/fuzz_rewrite: $(FUZZ_B)/obj/common/rewrite.o
 # conf_load.c compiles the rewrite rules' regexes with rewrite.c, checks the
-# shm name with conf_shm.c and the TLS files with tls_conf.c (OpenSSL).
+# shm name with conf_shm.c, the TLS files with tls_conf.c (OpenSSL, whose
+# ticket callback reads tls_tickets.c, which logs) and builds allow/deny
+# lists with acl.c.
 $(FUZZ_B)/fuzz_conf: \
 	$(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard common/conf_load.c common/rewrite.c \
-	    common/conf_shm.c common/tls_conf.c))
+	    common/conf_shm.c common/tls_conf.c common/tls_tickets.c common/log.c \
+	    common/acl.c))
 
 -include $(shell find $(FUZZ_B)/obj -name '*.d' 2>/dev/null)
 

@@ -13,10 +13,20 @@ def values(echo, name):
     return [v for k, v in echo["headers"] if k.lower() == name.lower()]
 
 
-def test_example_config_checks_ok():
-    rc, out = run_sluice(["-t", "-c", str(EXAMPLE)])
+def test_example_config_checks_ok(tmp_path):
+    """As written, with its log and pid file moved into the test dir: -t also
+    checks that those can be written, and this machine has no /var/log/sluice."""
+    text = EXAMPLE.read_text()
+    for old, new in [('"/var/log/sluice/error.log"', '"%s"' % (tmp_path / "error.log")),
+                     ('"/run/sluice.pid"', '"%s"' % (tmp_path / "sluice.pid"))]:
+        assert old in text, old
+        text = text.replace(old, new)
+    conf = tmp_path / "example-site.conf"
+    conf.write_text(text)
+    rc, out = run_sluice(["-t", "-c", str(conf)])
     assert rc == 0, out
     assert "configuration OK" in out, out
+    assert "warning" not in out, out
 
 
 def localized(env, port, port6):

@@ -197,7 +197,8 @@ def parse_prom(text):
             float(value)                                    # NaN, +Inf are fine
             fam = current
             typ = fams[fam][0]
-            ok = name == fam or (typ == "summary" and name in (fam + "_sum", fam + "_count"))
+            ok = name == fam or (typ == "summary" and name in (fam + "_sum", fam + "_count")) \
+                or (typ == "histogram" and name in (fam + "_bucket", fam + "_sum", fam + "_count"))
             assert ok, "sample %s outside its family %s" % (name, fam)
             if typ == "counter":
                 assert name.endswith("_total") and float(value) >= 0, line
@@ -220,10 +221,17 @@ def test_prometheus(seg):
     workers = {s[1]["worker"]: s[2] for s in fams["sluice_worker_requests_total"][1]}
     assert workers == {"0": 10, "1": 5}
     assert fams["sluice_requests_total"][1][0][2] == 15
-    q = {(s[0], s[1].get("quantile")): s[2] for s in fams["sluice_source_response_seconds"][1]
-         if s[1]["source"] == "app1"}
-    assert q[("sluice_source_response_seconds", "0.5")] == pytest.approx(0.001024)
-    assert q[("sluice_source_response_seconds_count", None)] == 10
+    typ, lat = fams["sluice_source_response_seconds"]
+    assert typ == "histogram"
+    h = {(s[0], s[1].get("le")): s[2] for s in lat if s[1]["source"] == "app1"}
+    # 10 responses of 1000 us: bucket [896, 1024) us, counted at le 0.0025 (its upper
+    # edge 1.024 ms is above 0.001), never claimed faster than they were
+    assert h[("sluice_source_response_seconds_bucket", "0.001")] == 0
+    assert h[("sluice_source_response_seconds_bucket", "0.0025")] == 10
+    assert h[("sluice_source_response_seconds_bucket", "+Inf")] == 10
+    assert h[("sluice_source_response_seconds_count", None)] == 10
+    assert h[("sluice_source_response_seconds_sum", None)] == pytest.approx(0.01)
+    assert not [s for s in lat if "quantile" in s[1]], "no summary lines left"
 
 
 def test_watch_refreshes_until_sigint(seg):

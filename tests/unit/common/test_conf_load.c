@@ -8,7 +8,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <sys/stat.h>
+
+#include <ftw.h>
 #include <glob.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +35,10 @@ static void		 expect_err(int line, const char *msg);
 static bool		 has_err(int line, const char *msg);
 static char		*print_errs(void);
 static uint32_t		 cpus(void);
+static const char	*tmp_dir(void);
+static const char	*put(const char *name, const char *text);
+static void		 rm_tmp(void);
+static bool		 has_in(const struct conf_errs *e, int line, const char *msg);
 
 /* Loads a fixture; errs holds what the loader reported. */
 static struct conf *
@@ -298,7 +307,8 @@ Test(conf_load, absent_keys_take_defaults)
 	cr_assert_str_eq(r->path, "/");
 	cr_assert_str_eq(r->path_regex, "");
 	cr_assert_eq(r->balancer, LB_ROUND_ROBIN);
-	cr_assert_eq(r->reuse_max, 16);
+	cr_assert_eq(r->reuse_max, CONF_REUSE_AUTO);
+	cr_assert_eq(r->reuse_limit, 1024);
 	cr_assert_eq(r->reuse_requests, 1000);
 	cr_assert_eq(r->retries, 1);
 	cr_assert(r->preserve_host);
@@ -385,9 +395,9 @@ Test(conf_load, unknown_keys_in_nested_groups)
 {
 	load_bad("bad_unknown_nested.conf");
 	cr_assert_eq(errs.total, 3);
-	expect_err(1, "unknown key \"colour\" in log (expected one of: error, level, access)");
+	expect_err(1, "unknown key \"colour\" in log (expected one of: error, level, access, format)");
 	expect_err(2, "unknown key \"tls_x\" in listeners[0] (expected one of: address, "
-	    "proxy_protocol, tls)");
+	    "proxy_protocol, tls, mode, owner, group)");
 	expect_err(6, "unknown key \"header_set\" in routes[0].request (expected one of: "
 	    "rewrite, header_add, header_hide)");
 }
@@ -780,4 +790,309 @@ Test(conf_load, at_most_64_sources_per_route)
 {
 	load_bad("bad_too_many_sources.conf");
 	expect_err(2, "routes[0].sources: expected at most 64 sources per route, got 65");
+}
+
+/* --- files written by the test (absolute paths, -t checks) ---------------- */
+
+static char tmpdir[64];
+
+/* A fresh directory for this test's files (criterion forks each test). */
+static const char *
+tmp_dir(void)
+{
+	if (tmpdir[0] == '\0') {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_conf_load.XXXXXX");
+		cr_assert_not_null(mkdtemp(tmpdir));
+	}
+	return tmpdir;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* .fini of the tests that call put(). */
+static void
+rm_tmp(void)
+{
+	if (tmpdir[0] != '\0')
+		(void)nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes text to tmp_dir()/name (subdirectories made); returns the path (static). */
+static const char *
+put(const char *name, const char *text)
+{
+	static char path[4][256];
+	static unsigned next;
+	char *p = path[next++ % 4], *slash;
+	FILE *f;
+
+	snprintf(p, sizeof(path[0]), "%s/%s", tmp_dir(), name);
+	for (slash = strchr(p + strlen(tmp_dir()) + 1, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		(void)mkdir(p, 0755);
+		*slash = '/';
+	}
+	f = fopen(p, "w");
+	cr_assert_not_null(f, "cannot write %s", p);
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+/* has_err() over another list (the warnings). */
+static bool
+has_in(const struct conf_errs *e, int line, const char *msg)
+{
+	unsigned i;
+
+	for (i = 0; i < e->n; i++)
+		if (e->err[i].line == line && strcmp(e->err[i].msg, msg) == 0)
+			return true;
+	return false;
+}
+
+#define BASE_SRC	"sources = ( { name = \"a\"; address = \"127.0.0.1:9\"; } );\n"
+#define BASE_ROUTES	"routes = ( { sources = [ \"a\" ]; } );\n"
+
+Test(conf_load, unix_listener_mode_owner_group, .fini = rm_tmp)
+{
+	const struct passwd *pw = getpwnam("nobody");
+	const struct group *gr = getgrnam("nogroup") != NULL ? getgrnam("nogroup") :
+	    getgrnam("nobody");
+	char text[1024];
+	struct conf *c;
+
+	cr_assert_not_null(pw);
+	cr_assert_not_null(gr);
+	snprintf(text, sizeof(text),
+	    "listeners = ( { address = \"unix:/tmp/x1.sock\"; mode = \"0660\";\n"
+	    "                owner = \"nobody\"; group = \"%s\"; },\n"
+	    "  { address = \"unix:/tmp/x2.sock\"; mode = 604; },\n"
+	    "  { address = \"unix:/tmp/x3.sock\"; mode = 0x1ff; group = \"%s\"; },\n"
+	    "  { address = \"unix:/tmp/x4.sock\"; mode = \"0\"; },\n"
+	    "  { address = \"unix:/tmp/x5.sock\"; },\n"
+	    "  { address = \"127.0.0.1:1\"; } );\n" BASE_SRC BASE_ROUTES, gr->gr_name, gr->gr_name);
+	c = conf_load(put("unix.conf", text), &errs);
+	if (c == NULL)
+		conf_errs_print(&errs, stderr);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->listeners[0].mode, 0660);
+	cr_assert_str_eq(c->listeners[0].owner, "nobody");
+	cr_assert_eq(c->listeners[0].uid, pw->pw_uid);
+	cr_assert_eq(c->listeners[0].gid, gr->gr_gid);
+	cr_assert_eq(c->listeners[1].mode, 0604, "604 is read as octal digits");
+	cr_assert_eq(c->listeners[1].uid, (uid_t)-1);
+	cr_assert_eq(c->listeners[1].gid, (gid_t)-1);
+	cr_assert_eq(c->listeners[2].mode, 0777, "a hex integer is its value");
+	cr_assert_eq(c->listeners[2].uid, (uid_t)-1);
+	cr_assert_eq(c->listeners[2].gid, gr->gr_gid);
+	cr_assert_eq(c->listeners[3].mode, 0);
+	cr_assert_eq(c->listeners[4].mode, -1, "absent: the creation mode");
+	cr_assert_str_eq(c->listeners[4].owner, "");
+	cr_assert_str_eq(c->listeners[4].group, "");
+	cr_assert_eq(c->listeners[5].mode, -1);
+	conf_free(c);
+}
+
+Test(conf_load, listener_mode_owner_group_errors, .fini = rm_tmp)
+{
+#define EXP_MODE	"an octal mode \"0660\" (0..0777; an integer is read as octal digits: 660)"
+	cr_assert_null(conf_load(put("bad_unix.conf",
+	    "listeners = ( { address = \"unix:/tmp/y.sock\"; mode = \"0668\"; },\n"	/* 1 */
+	    "  { address = \"unix:/tmp/y2.sock\"; mode = \"1777\"; },\n"		/* 2 */
+	    "  { address = \"unix:/tmp/y3.sock\"; mode = 778; },\n"			/* 3 */
+	    "  { address = \"unix:/tmp/y4.sock\"; mode = -1; },\n"			/* 4 */
+	    "  { address = \"unix:/tmp/y5.sock\"; mode = true; },\n"			/* 5 */
+	    "  { address = \"unix:/tmp/y6.sock\"; owner = \"no-such-user-h7\"; },\n"	/* 6 */
+	    "  { address = \"unix:/tmp/y7.sock\"; group = \"no-such-group-h7\"; },\n"	/* 7 */
+	    "  { address = \"127.0.0.1:1\"; mode = \"0660\";\n"			/* 8 */
+	    "    owner = \"nobody\";\n"							/* 9 */
+	    "    group = \"root\"; } );\n"						/* 10 */
+	    BASE_SRC BASE_ROUTES), &errs));
+	expect_err(1, "listeners[0].mode: expected " EXP_MODE ", got \"0668\"");
+	expect_err(2, "listeners[1].mode: expected " EXP_MODE ", got \"1777\"");
+	expect_err(3, "listeners[2].mode: expected " EXP_MODE ", got 778");
+	expect_err(4, "listeners[3].mode: expected " EXP_MODE ", got -1");
+	expect_err(5, "listeners[4].mode: expected " EXP_MODE ", got true");
+	expect_err(6, "listeners[5].owner: expected an existing user name, got "
+	    "\"no-such-user-h7\"");
+	expect_err(7, "listeners[6].group: expected an existing group name, got "
+	    "\"no-such-group-h7\"");
+	expect_err(8, "listeners[7].mode: only for unix: listeners (the address is "
+	    "\"127.0.0.1:1\")");
+	expect_err(9, "listeners[7].owner: only for unix: listeners (the address is "
+	    "\"127.0.0.1:1\")");
+	expect_err(10, "listeners[7].group: only for unix: listeners (the address is "
+	    "\"127.0.0.1:1\")");
+	cr_assert_eq(errs.total, 10);
+#undef EXP_MODE
+}
+
+Test(conf_load, shadowed_routes_are_warnings, .fini = rm_tmp)
+{
+	struct conf_errs warns;
+	struct conf *c;
+	unsigned i;
+	const char *path = put("shadow.conf",
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n"			/* 1 */
+	    BASE_SRC								/* 2 */
+	    "routes = (\n"							/* 3 */
+	    "  { host = \"*\"; path = \"/api\"; sources = [ \"a\" ]; },\n"		/* 4 */
+	    "  { host = \"x.example.com\"; path = \"/api/v1\"; sources = [ \"a\" ]; },\n" /* 5 */
+	    "  { host = \"*.example.com\"; path = \"/b\"; sources = [ \"a\" ]; },\n"	/* 6 */
+	    "  { host = \"A.B.Example.COM.:80\"; path = \"/bc\"; sources = [ \"a\" ]; },\n" /* 7 */
+	    "  { host = \"*.b.example.com\"; path = \"/b/\"; sources = [ \"a\" ]; },\n"	/* 8 */
+	    "  { host = \"example.com\"; path = \"/b\"; sources = [ \"a\" ]; },\n"	/* 9 */
+	    "  { host = \"*.example.com\"; path = \"/a\"; sources = [ \"a\" ]; },\n"	/* 10 */
+	    "  { host = \"*.example.com\"; path_regex = \"^/b\"; sources = [ \"a\" ]; },\n" /* 11 */
+	    "  { host = \"*.example.com\"; path_regex = \"^/b\"; sources = [ \"a\" ]; },\n" /* 12 */
+	    "  { host = \"*.org\"; path = \"/\"; sources = [ \"a\" ]; },\n"		/* 13 */
+	    "  { host = \"*.rg\"; path = \"/\"; sources = [ \"a\" ]; },\n"		/* 14 */
+	    "  { host = \"*\"; path = \"/\"; sources = [ \"a\" ]; },\n"		/* 15 */
+	    "  { host = \"*.org\"; path = \"/z\"; sources = [ \"a\" ]; }\n"		/* 16 */
+	    ");\n");
+
+	c = conf_load_ext(path, 0, &errs, &warns);
+	if (c == NULL)
+		conf_errs_print(&errs, stderr);
+	cr_assert_not_null(c, "warnings do not fail the load");
+	cr_assert_eq(errs.total, 0);
+	for (i = 0; i < warns.n; i++)
+		cr_log_info("warning %d: %s", warns.err[i].line, warns.err[i].msg);
+	cr_assert(has_in(&warns, 5, "routes[1]: can never match: routes[0] (line 4) comes first "
+	    "and takes all its requests (host \"*\", path prefix \"/api\")"));
+	cr_assert(has_in(&warns, 7, "routes[3]: can never match: routes[2] (line 6) comes first "
+	    "and takes all its requests (host \"*.example.com\", path prefix \"/b\")"),
+	    "an exact host under the wildcard, case, port and trailing dot aside");
+	cr_assert(has_in(&warns, 8, "routes[4]: can never match: routes[2] (line 6) comes first "
+	    "and takes all its requests (host \"*.example.com\", path prefix \"/b\")"),
+	    "a narrower wildcard");
+	cr_assert(has_in(&warns, 16, "routes[12]: can never match: routes[9] (line 13) comes "
+	    "first and takes all its requests (host \"*.org\", path prefix \"/\")"),
+	    "the first earlier route that covers it is named");
+	cr_assert_str_eq(warns.err[0].file, path);
+	/* Not: example.com under *.example.com, other paths, regexes, *.rg, a later "*". */
+	cr_assert_eq(warns.total, 4, "%u warnings", warns.total);
+	cr_assert_eq(warns.n, 4);
+	conf_free(c);
+	/* conf_load() takes no warnings and loads the same file. */
+	c = conf_load(path, &errs);
+	cr_assert_not_null(c);
+	conf_free(c);
+}
+
+Test(conf_load, include_absolute_and_relative, .fini = rm_tmp)
+{
+	char cwd[512], after[512], text[512];
+	const char *abs_inc, *main_path;
+	struct conf *c;
+
+	abs_inc = put("elsewhere/sources.inc", BASE_SRC);
+	put("site/routes.inc", BASE_ROUTES);
+	snprintf(text, sizeof(text), "listeners = ( { address = \"127.0.0.1:1\"; } );\n"
+	    "@include \"%s\"\n@include \"routes.inc\"\n", abs_inc);
+	main_path = put("site/main.conf", text);
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
+	c = conf_load(main_path, &errs);
+	if (c == NULL)
+		conf_errs_print(&errs, stderr);
+	cr_assert_not_null(c, "absolute @include used as is, relative one beside the file");
+	cr_assert_eq(c->nsources, 1);
+	cr_assert_str_eq(c->sources[0].name, "a");
+	cr_assert_eq(c->nroutes, 1);
+	conf_free(c);
+	cr_assert_not_null(getcwd(after, sizeof(after)));
+	cr_assert_str_eq(after, cwd, "the working directory is given back");
+
+	/* An error in the absolutely included file names it, at its line. */
+	abs_inc = put("elsewhere/bad.inc", "\nsources = ( { name = \"a\";"
+	    " address = \"127.0.0.1:9\"; weight = 999; } );\n");
+	snprintf(text, sizeof(text), "listeners = ( { address = \"127.0.0.1:1\"; } );\n"
+	    "@include \"%s\"\n" BASE_ROUTES, abs_inc);
+	cr_assert_null(conf_load(put("site/bad.conf", text), &errs));
+	cr_assert_eq(errs.total, 1);
+	cr_assert_str_eq(errs.err[0].file, abs_inc);
+	expect_err(2, "sources[0].weight: expected an integer 1..256, got 999");
+
+	/* A missing relative include is looked for beside the file, and said so. */
+	cr_assert_null(conf_load(put("site/missing.conf", "@include \"nope.inc\"\n"), &errs));
+	cr_assert_eq(errs.total, 1);
+	expect_err(1, "cannot open include file");
+}
+
+Test(conf_load, files_flag_checks_logs_and_pid_file, .fini = rm_tmp)
+{
+	char text[1024], why[1024];
+	struct conf *c;
+	const char *path;
+
+	snprintf(text, sizeof(text),
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n" BASE_SRC BASE_ROUTES	/* 1-3 */
+	    "pid_file = \"%s/no-dir/sluice.pid\";\n"					/* 4 */
+	    "log = {\n"									/* 5 */
+	    "  error = \"%s/no-dir/error.log\";\n"					/* 6 */
+	    "  access = \"%s\";\n"							/* 7 */
+	    "};\n", tmp_dir(), tmp_dir(), tmp_dir());
+	path = put("files.conf", text);
+	/* Without the flag (start-up, reload) these are not looked at. */
+	c = conf_load(path, &errs);
+	cr_assert_not_null(c);
+	conf_free(c);
+	cr_assert_null(conf_load_ext(path, CONF_LOAD_F_FILES, &errs, NULL));
+	cr_assert_eq(errs.total, 3);
+	snprintf(why, sizeof(why), "pid_file: cannot create \"%s/no-dir/sluice.pid\": directory "
+	    "\"%s/no-dir\": No such file or directory", tmp_dir(), tmp_dir());
+	expect_err(4, why);
+	snprintf(why, sizeof(why), "log.error: cannot create \"%s/no-dir/error.log\": directory "
+	    "\"%s/no-dir\": No such file or directory", tmp_dir(), tmp_dir());
+	expect_err(6, why);
+	snprintf(why, sizeof(why), "log.access: cannot open \"%s\" for appending: Is a directory",
+	    tmp_dir());
+	expect_err(7, why);
+
+	/* Writable: an existing file and a new one in a writable directory; none created. */
+	put("old-error.log", "kept\n");
+	snprintf(text, sizeof(text),
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n" BASE_SRC BASE_ROUTES
+	    "pid_file = \"%s/new.pid\";\n"
+	    "log = { error = \"%s/old-error.log\"; access = \"%s/new-access.log\"; };\n",
+	    tmp_dir(), tmp_dir(), tmp_dir());
+	c = conf_load_ext(put("files_ok.conf", text), CONF_LOAD_F_FILES, &errs, NULL);
+	if (c == NULL)
+		conf_errs_print(&errs, stderr);
+	cr_assert_not_null(c);
+	conf_free(c);
+	snprintf(why, sizeof(why), "%s/new.pid", tmp_dir());
+	cr_assert_eq(access(why, F_OK), -1, "-t must not create the pid file");
+	snprintf(why, sizeof(why), "%s/new-access.log", tmp_dir());
+	cr_assert_eq(access(why, F_OK), -1, "-t must not create the access log");
+
+	/* An absent pid_file is checked at its default; a refused value is left to its error. */
+	cr_assert_null(conf_load_ext(put("files_bad_value.conf",
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n" BASE_SRC BASE_ROUTES
+	    "log = { error = 5; };\n"), CONF_LOAD_F_FILES, &errs, NULL));
+	cr_assert_eq(errs.total, 1);
+	expect_err(4, "log.error: expected \"stderr\" or a file path, got 5");
+}
+
+Test(conf_check_writable, reasons, .fini = rm_tmp)
+{
+	char why[1024], want[1024];
+
+	cr_assert_eq(conf_check_writable(put("exists.log", ""), why, sizeof(why)), 0);
+	snprintf(want, sizeof(want), "%s/absent.log", tmp_dir());
+	cr_assert_eq(conf_check_writable(want, why, sizeof(why)), 0);
+	cr_assert_eq(access(want, F_OK), -1, "nothing is created");
+	cr_assert_eq(conf_check_writable("/nonexistent-h7/x.log", why, sizeof(why)), -1);
+	cr_assert_str_eq(why, "cannot create \"/nonexistent-h7/x.log\": directory "
+	    "\"/nonexistent-h7\": No such file or directory");
+	snprintf(want, sizeof(want), "%s/exists.log/x.log", tmp_dir());
+	cr_assert_eq(conf_check_writable(want, why, sizeof(why)), -1);
+	cr_assert_not_null(strstr(why, "Not a directory"), "%s", why);
 }

@@ -519,7 +519,9 @@ Test(layout, route_set)
 
 	cr_expect_eq(shm_route_set(&seg, 2, "*", "/", 0, 0, src, 2), -1, "no route slot 2");
 	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, 0, bad, 1), -1, "no source slot 2");
-	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, 0, src, 0), -1, "no source");
+	/* A route sluice answers itself (handler metrics/status) has no source. */
+	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, 0, src, 0), 0, "no source");
+	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, 0, src, SHM_ROUTE_SOURCES + 1), -1);
 	cr_expect_eq(shm_route_set(&seg, 0, "*", "/", 0, SHM_LB__COUNT, src, 2), -1);
 	shm_route_clear_all(&seg);
 	cr_expect_eq(atomic_load(&seg.hdr->nroutes), 0);

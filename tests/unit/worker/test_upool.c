@@ -48,7 +48,7 @@ setup(void)
 	w.fl_uconn = (struct freelist){ .size = sizeof(struct uconn), .max_free = 0 };
 	memset(&src, 0, sizeof(src));
 	snprintf(src.name, sizeof(src.name), "app1");
-	upool_init(&pool, &src, 0, 3);
+	upool_init(&pool, &src, 0, 3, 0);
 	npeer = 0;
 }
 
@@ -209,7 +209,7 @@ Test(upool, max_zero_keeps_nothing)
 	int pa;
 	struct uconn *a;
 
-	upool_init(&pool, &src, 0, 0);
+	upool_init(&pool, &src, 0, 0, 0);
 	a = conn(&pa);
 	upool_put(a, 30.);
 	cr_assert_eq(pool.nidle, 0);
@@ -444,4 +444,84 @@ Test(upool, connected_uconn_parked_and_ended)
 		spin();
 	cr_assert_eq(pool.nidle, 0);
 	cr_assert_eq(closed(sfd), 1);
+}
+
+/*
+ * Adaptive pool: everything that was busy at once is kept while the load
+ * lasts (no close on return below reuse_limit); after it drops, the surplus
+ * over the recent peak goes half at a time, least recently used first.
+ */
+Test(upool, adaptive_keeps_the_peak_then_retires_the_surplus)
+{
+	int p[10], i;
+	struct uconn *u[10];
+
+	upool_init(&pool, &src, 0, 8, 1);
+	for (i = 0; i < 10; i++) {
+		u[i] = conn(&p[i]);
+		upool_inuse(&pool);
+	}
+	cr_assert_eq(pool.inuse, 10);
+	cr_assert_eq(pool.peak[0], 10);
+	upool_tick(&pool, 100.0, 30.0);	/* first window ends at 130, peak kept */
+	cr_assert_eq(pool.peak[0], 10);
+	cr_assert_eq(pool.peak[1], 0);
+	for (i = 0; i < 10; i++) {
+		upool_released(&pool);
+		upool_put(u[i], 300.);
+	}
+	/* reuse_limit 8: two closed on return, eight kept although none is busy. */
+	cr_assert_eq(pool.nidle, 8);
+	cr_assert_eq(closed(p[8]) + closed(p[9]), 2);
+	cr_assert_eq(pool.tail, u[0]);
+	/* Within the window the peak (10) covers them: nothing retired. */
+	upool_tick(&pool, 110.0, 30.0);
+	cr_assert_eq(pool.nidle, 8);
+	/* Next window: the previous peak still counts. */
+	upool_tick(&pool, 131.0, 30.0);
+	cr_assert_eq(pool.peak[1], 10);
+	cr_assert_eq(pool.nidle, 8);
+	/* Two windows without load: the peak is 0, half the surplus goes per tick, LRU first. */
+	upool_tick(&pool, 162.0, 30.0);
+	cr_assert_eq(pool.peak[0], 0);
+	cr_assert_eq(pool.peak[1], 0);
+	cr_assert_eq(pool.nidle, 4);
+	cr_assert_eq(pool.retired, 4);
+	cr_assert_eq(closed(p[0]) + closed(p[1]) + closed(p[2]) + closed(p[3]), 4);
+	cr_assert_eq(closed(p[4]) + closed(p[5]) + closed(p[6]) + closed(p[7]), 0);
+	upool_tick(&pool, 163.0, 30.0);
+	cr_assert_eq(pool.nidle, 2);
+	upool_tick(&pool, 164.0, 30.0);
+	upool_tick(&pool, 165.0, 30.0);
+	cr_assert_eq(pool.nidle, 0);
+	cr_assert_null(pool.tail);
+}
+
+/* A fixed pool never retires on a tick. */
+Test(upool, fixed_pool_ignores_ticks)
+{
+	int pa;
+	struct uconn *a = conn(&pa);
+
+	upool_put(a, 300.);
+	upool_tick(&pool, 1000.0, 30.0);
+	upool_tick(&pool, 2000.0, 30.0);
+	cr_assert_eq(pool.nidle, 1);
+	cr_assert_eq(closed(pa), 0);
+}
+
+/* The first tick (absolute ev_now time) must not take the first window for a gap. */
+Test(upool, adaptive_first_tick_keeps_a_lone_connection)
+{
+	int pa;
+	struct uconn *a = conn(&pa);
+
+	upool_init(&pool, &src, 0, 8, 1);
+	upool_inuse(&pool);
+	upool_released(&pool);
+	upool_put(a, 300.);
+	upool_tick(&pool, 1.7e9, 30.0);
+	upool_tick(&pool, 1.7e9 + 1, 30.0);
+	cr_assert_eq(pool.nidle, 1);
+	cr_assert_eq(closed(pa), 0);
 }
