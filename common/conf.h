@@ -135,10 +135,19 @@ enum route_handler {
 	RH_PROXY = 0,		/* a source (default) */
 	RH_METRICS,		/* Prometheus text of the segment (sluice-stat --prometheus) */
 	RH_STATUS,		/* JSON of the segment (sluice-stat --json) */
+	RH_REDIRECT,		/* a redirect to redirect.to */
 	RH__COUNT
 };
 
 struct acl;			/* common/acl.h */
+
+/* routes[].timeouts: the global ones a route may override (0 while loading = inherit). */
+struct route_timeouts {
+	double	backend_connect;
+	double	backend_response;
+	double	backend_idle;
+	double	tunnel;
+};
 
 #define CONF_REUSE_AUTO	UINT32_MAX	/* reuse_max = "auto": the adaptive pool */
 
@@ -169,6 +178,11 @@ struct route_conf {
 	struct acl	*acl;			/* built from allow/deny at load, owned; or NULL */
 	struct rules_conf request;
 	struct rules_conf response;
+	struct route_timeouts timeouts;		/* the global values unless overridden */
+	struct redirect_conf {
+		char		 to[CONF_STR_MAX];	/* with $scheme $host $request_uri $uri */
+		uint32_t	 status;		/* 301, 302, 303, 307 or 308; default 301 */
+	}		 redirect;
 	int		 line;
 };
 

@@ -136,6 +136,7 @@ static void	warn_at(struct ld *ld, const config_setting_t *s, const char *fmt, .
     __attribute__((format(printf, 3, 4)));
 static void	rec_vat(struct ld *ld, struct conf_errs *to, const config_setting_t *s,
     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void	inherit_timeouts(struct conf *c);
 static int	read_in_dir(struct ld *ld, config_t *cfg, const char *path);
 static void	check_files(struct ld *ld, const config_t *cfg);
 static void	check_file(struct ld *ld, const config_setting_t *s, const char *where,
@@ -177,6 +178,9 @@ static bool	ok_source_name(const char *v);
 static bool	ok_host(const char *v);
 static bool	ok_header_name(const char *v);
 static bool	ok_header_name_or_none(const char *v);
+static bool	ok_redirect_to(const char *v);
+static void	check_redirect(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
 static bool	ok_header_value(const char *v);
 static bool	header_reserved(const char *name);
 static void	fn_workers(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
@@ -267,6 +271,7 @@ static const char *const level_names[] = {
 
 static const char *const handler_names[] = {
 	[RH_PROXY] = "proxy", [RH_METRICS] = "metrics", [RH_STATUS] = "status",
+	[RH_REDIRECT] = "redirect",
 	[RH__COUNT] = NULL,
 };
 
@@ -308,6 +313,25 @@ static const struct cf_cmd timeouts_cmds[] = {
 	K_DUR("tunnel", struct timeouts_conf, tunnel, 3600),
 	K_END
 };
+
+/* A route's own timeouts; what it does not set comes from the global group. */
+static const struct cf_cmd route_timeouts_cmds[] = {
+	K_DUR("backend_connect", struct route_timeouts, backend_connect, 0),
+	K_DUR("backend_response", struct route_timeouts, backend_response, 0),
+	K_DUR("backend_idle", struct route_timeouts, backend_idle, 0),
+	K_DUR("tunnel", struct route_timeouts, tunnel, 0),
+	K_END
+};
+
+static const struct cf_cmd redirect_cmds[] = {
+	K_STR("to", struct redirect_conf, to, CF_F_REQUIRED, NULL, ok_redirect_to,
+	    "a URL or path, with $scheme, $host, $request_uri, $uri or $$ "
+	    "(\"https://$host$request_uri\")"),
+	K_U32("status", struct redirect_conf, status, 301, 308, 301),
+	K_END
+};
+
+static const struct cf_group redirect_group = { redirect_cmds, 0, 0, check_redirect };
 
 static const struct cf_cmd tls_cert_cmds[] = {
 	K_STR("certificate", struct tls_cert_conf, certificate, CF_F_REQUIRED, NULL, ok_any,
@@ -427,6 +451,7 @@ static const struct cf_cmd response_cmds[] = {
 
 static const struct cf_group request_group = { request_cmds, 0, 0, NULL };
 static const struct cf_group response_group = { response_cmds, 0, 0, NULL };
+static const struct cf_group route_timeouts_group = { route_timeouts_cmds, 0, 0, NULL };
 
 static const struct cf_cmd route_cmds[] = {
 	K_STR("host", struct route_conf, host, 0, "*", ok_host,
@@ -435,7 +460,8 @@ static const struct cf_cmd route_cmds[] = {
 	K_STR("path_regex", struct route_conf, path_regex, 0, NULL, ok_any,
 	    "a regular expression"),
 	K_ENUM("handler", struct route_conf, handler, handler_names, RH_PROXY,
-	    "\"proxy\", \"metrics\" or \"status\""),
+	    "\"proxy\", \"metrics\", \"status\" or \"redirect\""),
+	K_GROUP("redirect", struct route_conf, redirect, &redirect_group),
 	/* Required for handler proxy: check_route() says so. */
 	K_FN("sources", struct route_conf, sources, nsources, 0, fn_route_sources,
 	    "a non-empty array of source names [ \"app1\", ... ]"),
@@ -462,6 +488,7 @@ static const struct cf_cmd route_cmds[] = {
 	    "an array of addresses or CIDRs [ \"10.0.0.0/8\", \"::1/128\" ]"),
 	K_GROUP("request", struct route_conf, request, &request_group),
 	K_GROUP("response", struct route_conf, response, &response_group),
+	K_GROUP("timeouts", struct route_conf, timeouts, &route_timeouts_group),
 	K_END
 };
 
@@ -569,6 +596,7 @@ conf_load_ext(const char *path, unsigned flags, struct conf_errs *errs, struct c
 		return NULL;
 	}
 	parse_group(&ld, config_root_setting(&cfg), &top_group, c, "", "");
+	inherit_timeouts(c);
 	if (errs->total == 0)
 		check_shadows(&ld, &cfg);
 	if (flags & CONF_LOAD_F_FILES)
@@ -582,6 +610,26 @@ conf_load_ext(const char *path, unsigned flags, struct conf_errs *errs, struct c
 		return NULL;
 	}
 	return c;
+}
+
+/* Route timeouts not set in the route: the global ones. */
+static void
+inherit_timeouts(struct conf *c)
+{
+	struct route_timeouts *t;
+	uint32_t i;
+
+	for (i = 0; i < c->nroutes && c->routes != NULL; i++) {
+		t = &c->routes[i].timeouts;
+		if (t->backend_connect == 0)
+			t->backend_connect = c->timeouts.backend_connect;
+		if (t->backend_response == 0)
+			t->backend_response = c->timeouts.backend_response;
+		if (t->backend_idle == 0)
+			t->backend_idle = c->timeouts.backend_idle;
+		if (t->tunnel == 0)
+			t->tunnel = c->timeouts.tunnel;
+	}
 }
 
 /*
@@ -1669,6 +1717,12 @@ check_route(struct ld *ld, const config_setting_t *s, void *base, const char *wh
 	const config_setting_t *p, *re, *src = config_setting_get_member(s, "sources");
 	char err[REWRITE_ERR_MAX];
 
+	if (r->handler == RH_REDIRECT && config_setting_get_member(s, "redirect") == NULL)
+		err_at(ld, s, "%s.redirect: missing, expected a group { to = \"...\"; status = 301; } "
+		    "for handler \"redirect\"", where);
+	if (r->handler != RH_REDIRECT && config_setting_get_member(s, "redirect") != NULL)
+		err_at(ld, config_setting_get_member(s, "redirect"), "%s.redirect: only for "
+		    "handler \"redirect\"", where);
 	if (r->handler == RH_PROXY && src == NULL)
 		err_at(ld, s, "%s.sources: missing, expected a non-empty array of source names "
 		    "[ \"app1\", ... ]", where);
@@ -2128,6 +2182,50 @@ static bool
 ok_header_name_or_none(const char *v)
 {
 	return v[0] == '\0' || ok_header_name(v);
+}
+
+/* A Location value: visible ASCII, and only the variables sluice knows. */
+static bool
+ok_redirect_to(const char *v)
+{
+	static const char *const vars[] = { "scheme", "host", "request_uri", "uri" };
+	size_t i, n;
+
+	while (*v != '\0') {
+		if ((unsigned char)*v <= ' ' || (unsigned char)*v >= 0x7f)
+			return false;
+		if (*v != '$') {
+			v++;
+			continue;
+		}
+		if (v[1] == '$') {
+			v += 2;
+			continue;
+		}
+		/* $name: the whole run of letters, digits and "_" is the name. */
+		for (n = 0; v[1 + n] == '_' || (v[1 + n] >= 'a' && v[1 + n] <= 'z') ||
+		    (v[1 + n] >= 'A' && v[1 + n] <= 'Z') || (v[1 + n] >= '0' && v[1 + n] <= '9'); n++)
+			;
+		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+			if (strlen(vars[i]) == n && strncmp(v + 1, vars[i], n) == 0)
+				break;
+		if (i == sizeof(vars) / sizeof(vars[0]))
+			return false;
+		v += 1 + n;
+	}
+	return true;
+}
+
+static void
+check_redirect(struct ld *ld, const config_setting_t *s, void *base, const char *where)
+{
+	struct redirect_conf *r = base;
+	const config_setting_t *st = config_setting_get_member(s, "status");
+
+	if (r->status != 301 && r->status != 302 && r->status != 303 && r->status != 307 &&
+	    r->status != 308)
+		err_at(ld, st != NULL ? st : s, "%s.status: expected 301, 302, 303, 307 or 308, "
+		    "got %u", where, r->status);
 }
 
 static bool

@@ -720,7 +720,8 @@ backend_release(struct cconn *c, int reuse)
 		return;
 	upool_released(x->up->pool);
 	if (reuse)
-		upool_put(x->up, w->conf->timeouts.backend_idle);
+		upool_put(x->up, x->route != NULL ? x->route->conf->timeouts.backend_idle :
+		    w->conf->timeouts.backend_idle);
 	else
 		uconn_close(x->up);
 	x->up = NULL;

@@ -206,6 +206,9 @@ void
 cconn_timer(struct cconn *c, int phase)
 {
 	const struct timeouts_conf *t = &c->w->conf->timeouts;
+	/* Once a route is chosen, its own backend and tunnel timeouts. */
+	const struct route_timeouts *rt = c->x != NULL && c->x->route != NULL ?
+	    &c->x->route->conf->timeouts : NULL;
 	ev_tstamp now = ev_now(c->w->loop), d;
 
 	if (phase == c->tmo_phase && phase != TP_BACKEND && phase != TP_SEND && phase != TP_TUNNEL)
@@ -218,14 +221,16 @@ cconn_timer(struct cconn *c, int phase)
 		d = t->client_header - (now - c->head_t0);
 		break;
 	case TP_CONNECT:
-		d = t->backend_connect;
+		d = rt != NULL ? rt->backend_connect : t->backend_connect;
 		break;
 	case TP_BACKEND:
 	case TP_SEND:
-		d = t->backend_response;
+		d = rt != NULL ? rt->backend_response : t->backend_response;
 		break;
 	case TP_TUNNEL:
-		d = t->tunnel > 0 ? t->tunnel : 3600;
+		d = rt != NULL ? rt->tunnel : t->tunnel;
+		if (d <= 0)
+			d = 3600;
 		break;
 	default:
 		c->tmo_phase = TP_NONE;	/* an armed timer finds nothing to do */
@@ -327,9 +332,9 @@ on_timeout(struct cconn *c)
 			return dispatch_failed(c, ETIMEDOUT, SHM_END_SRV_TIMEOUT, "connect timed out");
 		if (x->ups < UP_RECV_BODY && !x->sent_client) {
 			lb_failed(c->w, (uint32_t)x->src_idx, SHM_R_TIMEOUT);
-			log_warnx("conn=%llu: source %s: no response in %.0fs while reading response "
+			log_warnx("conn=%llu: source %s: no response in %gs while reading response "
 			    "head", (unsigned long long)c->id, x->src_name,
-			    c->w->conf->timeouts.backend_response);
+			    x->route->conf->timeouts.backend_response);
 			return errpage_reply(c, 504, x->rq_mode != BODY_NONE, SHM_END_SRV_TIMEOUT);
 		}
 		if (phase == TP_SEND)

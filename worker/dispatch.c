@@ -90,6 +90,7 @@ route_request(struct cconn *c)
 		}
 		rpath = (struct http1_str){ x->rpath, (uint32_t)n };
 	}
+	x->rpath_v = rpath;
 	x->route = route_match(w->routes, w->conf->nroutes, q->host, rpath, &gave_up);
 	if (gave_up != NULL) {
 		/* Fail closed: the path might belong to this route and its rules. */
@@ -109,6 +110,8 @@ route_request(struct cconn *c)
 		    "line %d", (unsigned long long)c->id, c->peer, x->acl_addr, rc->line);
 		return errpage_reply(c, 403, x->rq_mode != BODY_NONE, SHM_END_DENIED);
 	}
+	if (rc->handler == RH_REDIRECT)
+		return handler_redirect(c);
 	if (rc->handler != RH_PROXY)
 		return handler_reply(c);
 	if (rc->via && (q->flags & HTTP1_F_VIA) && heads_via_loop(q, rc->via_name)) {

@@ -22,6 +22,11 @@ errpage_status_text(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
@@ -90,9 +95,11 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 }
 
 enum step
-errpage_body(struct cconn *c, int status, const char *ctype, char *body, size_t len)
+errpage_body(struct cconn *c, int status, const char *ctype, char *body, size_t len,
+    const char *extra, size_t extra_len)
 {
 	struct exch *x = c->x;
+	struct iovec *v = x->siov;
 	int n;
 
 	EXCH_CHECK(x);
@@ -109,13 +116,20 @@ errpage_body(struct cconn *c, int status, const char *ctype, char *body, size_t 
 	if (x->rid_len > 0 && x->route != NULL)
 		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "%.*s%s\r\n",
 		    (int)x->route->rid.iov_len, (const char *)x->route->rid.iov_base, x->rid);
-	n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "\r\n");
+	v->iov_base = x->scratch;
+	v++->iov_len = (size_t)n;
+	if (extra_len > 0) {	/* "Location: ...\r\n": not bounded by scratch */
+		v->iov_base = (void *)extra;
+		v++->iov_len = extra_len;
+	}
+	v->iov_base = (void *)"\r\n";
+	v++->iov_len = 2;
+	if (x->meth != HTTP1_M_HEAD && len > 0) {
+		v->iov_base = body;
+		v++->iov_len = len;
+	}
 	x->scur = x->siov;
-	x->siov[0].iov_base = x->scratch;
-	x->siov[0].iov_len = (size_t)n;
-	x->siov[1].iov_base = body;
-	x->siov[1].iov_len = x->meth == HTTP1_M_HEAD ? 0 : len;
-	x->sleft = x->siov[1].iov_len > 0 ? 2 : 1;
+	x->sleft = (int)(v - x->siov);
 	cconn_timer(c, TP_SEND);
 	return cconn_goto(c, CC_ERRRESP);
 }

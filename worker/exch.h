@@ -158,6 +158,7 @@ struct exch {
 	char			 rid[EXCH_RID_MAX + 1];	/* request id (route's request_id), or "" */
 	uint8_t			 rid_len;
 	char			*own_body;	/* a body we made (metrics, status), owned, or NULL */
+	struct http1_str	 rpath_v;	/* the normalized path+query routes matched */
 	char			 acl_addr[48];	/* the address allow/deny judged, for the log */
 	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+extra], siov[maxh+extra],
 	 * target[tcap], npath[tcap], rpath[tcap], lines[LINES_CAP] */
@@ -241,11 +242,12 @@ enum step	errpage_step(struct cconn *c);
  * when the exchange ends): status, Content-Type, the route's request id.
  */
 enum step	errpage_body(struct cconn *c, int status, const char *ctype, char *body,
-		    size_t len);
+		    size_t len, const char *extra, size_t extra_len);
 
 /* --- handler.c: routes answered from the segment (metrics, status) ------- */
 
 enum step	handler_reply(struct cconn *c);
+enum step	handler_redirect(struct cconn *c);
 const char	*errpage_status_text(int status);
 
 /* --- tunnel.c ----------------------------------------------------------- */

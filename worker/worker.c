@@ -159,7 +159,8 @@ pool_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	for (i = 0; i < w->conf->nroutes; i++)
 		for (j = 0; j < w->conf->routes[i].nsources; j++)
-			upool_tick(&w->routes[i].pools[j], now, w->conf->timeouts.backend_idle);
+			upool_tick(&w->routes[i].pools[j], now,
+			    w->conf->routes[i].timeouts.backend_idle);
 }
 
 /* The back-off is over: accept again unless another hold is still on. */
