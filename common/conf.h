@@ -162,6 +162,7 @@ struct route_conf {
 	enum balancer	 balancer;		/* default LB_ROUND_ROBIN */
 	uint32_t	 reuse_max;		/* 0..4096, or CONF_REUSE_AUTO (default) */
 	uint32_t	 reuse_limit;		/* "auto": most idle per source, default 1024 */
+	uint32_t	 max_body_size;		/* bytes of a request body, 0 = no limit (default) */
 	uint32_t	 reuse_requests;	/* 1..1000000, default 1000 */
 	uint32_t	 retries;		/* 0..16, default 1 */
 	bool		 preserve_host;		/* default true */

@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
@@ -89,6 +90,7 @@ enum cf_kind {
 
 #define CF_F_REQUIRED	0x0001u		/* must be present; a list must not be empty */
 #define CF_F_EMPTY_OK	0x0002u		/* CF_STR: "" is a valid value */
+#define CF_F_SIZE	0x0004u		/* CF_U32: also "16k", "10m", "1g" (1024-based) */
 
 /* One key of a group, after ngx_command_t. */
 struct cf_cmd {
@@ -179,6 +181,7 @@ static bool	ok_host(const char *v);
 static bool	ok_header_name(const char *v);
 static bool	ok_header_name_or_none(const char *v);
 static bool	ok_redirect_to(const char *v);
+static int	parse_size(const char *v, long long *out);
 static void	check_redirect(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
 static bool	ok_header_value(const char *v);
@@ -223,6 +226,9 @@ static void	check_rewrite(struct ld *ld, const config_setting_t *s, void *base,
 #define K_U32(n, st, f, lo, hi, d) \
 	{ .name = (n), .kind = CF_U32, .off = offsetof(st, f), .min = (lo), .max = (hi), \
 	  .def = (d) }
+#define K_SIZE(n, st, f, lo, hi, d) \
+	{ .name = (n), .kind = CF_U32, .flags = CF_F_SIZE, .off = offsetof(st, f), .min = (lo), \
+	  .max = (hi), .def = (d) }
 #define K_DUR(n, st, f, d) \
 	{ .name = (n), .kind = CF_DUR, .off = offsetof(st, f), .min = 0, .max = DUR_MAX, \
 	  .def = (d) }
@@ -297,8 +303,8 @@ static const struct cf_cmd log_cmds[] = {
 
 static const struct cf_cmd limits_cmds[] = {
 	K_U32("max_connections", struct limits_conf, max_connections, 1, 1000000, 10000),
-	K_U32("max_request_line", struct limits_conf, max_request_line, 64, 1048576, 8192),
-	K_U32("max_header_size", struct limits_conf, max_header_size, 256, 1048576, 16384),
+	K_SIZE("max_request_line", struct limits_conf, max_request_line, 64, 1048576, 8192),
+	K_SIZE("max_header_size", struct limits_conf, max_header_size, 256, 1048576, 16384),
 	K_U32("max_headers", struct limits_conf, max_headers, 1, 1000, 100),
 	K_END
 };
@@ -470,6 +476,7 @@ static const struct cf_cmd route_cmds[] = {
 	K_FN("reuse_max", struct route_conf, reuse_max, reuse_max, 0, fn_reuse_max,
 	    "\"auto\" or an integer 0..4096"),
 	K_U32("reuse_limit", struct route_conf, reuse_limit, 1, 65536, 1024),
+	K_SIZE("max_body_size", struct route_conf, max_body_size, 0, 4294967295.0, 0),
 	K_U32("reuse_requests", struct route_conf, reuse_requests, 1, 1000000, 1000),
 	K_U32("retries", struct route_conf, retries, 0, 16, 1),
 	K_BOOL("preserve_host", struct route_conf, preserve_host, true),
@@ -904,7 +911,11 @@ expect_text(const struct cf_cmd *cmd, char *buf, size_t size)
 		return cmd->expect;
 	switch (cmd->kind) {
 	case CF_U32:
-		snprintf(buf, size, "an integer %.0f..%.0f", cmd->min, cmd->max);
+		if (cmd->flags & CF_F_SIZE)
+			snprintf(buf, size, "a size %.0f..%.0f bytes (an integer, or a string "
+			    "with k, m or g: \"16k\")", cmd->min, cmd->max);
+		else
+			snprintf(buf, size, "an integer %.0f..%.0f", cmd->min, cmd->max);
 		break;
 	case CF_DUR:
 		snprintf(buf, size, "a number of seconds > %.0f and <= %.0f", cmd->min, cmd->max);
@@ -1043,9 +1054,14 @@ parse_value(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, 
 
 	switch (cmd->kind) {
 	case CF_U32:
-		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+		if ((cmd->flags & CF_F_SIZE) && type == CONFIG_TYPE_STRING) {
+			if (parse_size(config_setting_get_string(s), &iv) == -1)
+				goto bad;
+		} else if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
 			goto bad;
-		iv = config_setting_get_int64(s);
+		} else {
+			iv = config_setting_get_int64(s);
+		}
 		if ((double)iv < cmd->min || (double)iv > cmd->max)
 			goto bad;
 		*FIELD(base, cmd->off, uint32_t) = (uint32_t)iv;
@@ -2182,6 +2198,32 @@ static bool
 ok_header_name_or_none(const char *v)
 {
 	return v[0] == '\0' || ok_header_name(v);
+}
+
+/* "123", "16k", "10m", "1g" (k = 1024, case-insensitive) -> bytes; -1 if not a size. */
+static int
+parse_size(const char *v, long long *out)
+{
+	char *end;
+	long long n;
+	int shift = 0;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || n < 0)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || n > (LLONG_MAX >> shift))
+		return -1;
+	*out = n << shift;
+	return 0;
 }
 
 /* A Location value: visible ASCII, and only the variables sluice knows. */

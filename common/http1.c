@@ -946,6 +946,7 @@ http1_chunked_feed(struct http1_chunked *c, const char *buf, size_t len, const c
 			n = (size_t)(end - p) < c->remaining ? (size_t)(end - p) :
 			    (size_t)c->remaining;
 			c->remaining -= n;
+			c->total += n;
 			if (c->remaining == 0)
 				c->state = CH_DATA_CR;
 			if (data != NULL) {

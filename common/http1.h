@@ -118,6 +118,7 @@ struct http1_chunked {
 	uint32_t	state;		/* internal; 0 = start */
 	uint32_t	ndigits;	/* internal */
 	uint64_t	remaining;	/* bytes left in the current chunk's data */
+	uint64_t	total;		/* payload bytes consumed so far (chunk data only) */
 	int		done;		/* 1 once the last chunk and trailers are consumed */
 };
 

@@ -37,6 +37,7 @@ static enum step resp_head(struct cconn *c);
 static enum step resp_final(struct cconn *c);
 static enum step watch_client(struct cconn *c);
 static int	tls_to_source(struct cconn *c, enum step *res);
+static enum step body_too_large(struct cconn *c);
 static int	source_handshake(struct cconn *c, enum step *res);
 static ssize_t	scan_resp_body(struct exch *x, const char *p, uint32_t avail, const char **data,
 	    size_t *dlen);
@@ -73,8 +74,9 @@ backend_writev(struct cconn *c, const struct iovec *v, int n)
 
 /*
  * The head for the source, then the body bytes already read. Called again
- * for a replay, so the body framing starts over. Returns 0, or -1 if the
- * body bytes already read are malformed (chunked framing).
+ * for a replay, so the body framing starts over. Returns 0, -1 if the
+ * body bytes already read are malformed (chunked framing), -2 if they cross
+ * the route's max_body_size.
  */
 int
 backend_build_request(struct cconn *c)
@@ -95,7 +97,7 @@ backend_build_request(struct cconn *c)
 	avail = c->in.data - q->head_len;
 	n = scan_req_body(x, iobuf_ptr(&c->in) + q->head_len, avail);
 	if (n < 0)
-		return -1;
+		return n;
 	if (n > 0) {
 		v->iov_base = iobuf_ptr(&c->in) + q->head_len;
 		v->iov_len = (size_t)n;
@@ -107,7 +109,10 @@ backend_build_request(struct cconn *c)
 	return 0;
 }
 
-/* How many of avail body bytes at p belong to this request: >= 0, or -1 if malformed. */
+/*
+ * How many of avail body bytes at p belong to this request: >= 0, -1 if
+ * malformed, -2 once a chunked body is over max_body_size.
+ */
 static int
 scan_req_body(struct exch *x, const char *p, uint32_t avail)
 {
@@ -122,6 +127,9 @@ scan_req_body(struct exch *x, const char *p, uint32_t avail)
 		if (x->rq_ck.done)
 			return 0;
 		n = http1_chunked_feed(&x->rq_ck, p, avail, NULL, NULL);
+		if (n >= 0 && x->route->conf->max_body_size > 0 &&
+		    x->rq_ck.total > x->route->conf->max_body_size)
+			return -2;	/* over max_body_size: not one more byte goes out */
 		return n < 0 ? -1 : (int)n;
 	default:
 		return 0;
@@ -173,6 +181,21 @@ backend_step(struct cconn *c)
 	if (x->ups == UP_RECV_HEAD && x->rq == RQ_DONE)
 		return watch_client(c);
 	return STEP_AGAIN;
+}
+
+/*
+ * A chunked body crossed the route's max_body_size: the source's connection
+ * is closed with the body unfinished (it sees an aborted request, never a
+ * short one presented as complete) and the client gets 413 if nothing of the
+ * response reached it yet.
+ */
+static enum step
+body_too_large(struct cconn *c)
+{
+	log_info("conn=%llu: request body from %s over max_body_size (%u bytes) of the route "
+	    "at line %d: 413", (unsigned long long)c->id, c->peer,
+	    c->x->route->conf->max_body_size, c->x->route->conf->line);
+	return errpage_reply(c, 413, 1, SHM_END_CLI_BAD);
 }
 
 /*
@@ -303,6 +326,8 @@ send_request(struct cconn *c)
 		}
 		if (c->in.data > x->rq_scan) {
 			k = scan_req_body(x, iobuf_ptr(&c->in) + x->rq_scan, c->in.data - x->rq_scan);
+			if (k == -2)
+				return body_too_large(c);
 			if (k < 0) {
 				log_info("conn=%llu: malformed chunked request body from %s",
 				    (unsigned long long)c->id, c->peer);

@@ -110,6 +110,14 @@ route_request(struct cconn *c)
 		    "line %d", (unsigned long long)c->id, c->peer, x->acl_addr, rc->line);
 		return errpage_reply(c, 403, x->rq_mode != BODY_NONE, SHM_END_DENIED);
 	}
+	if (rc->max_body_size > 0 && x->rq_mode == BODY_CLEN &&
+	    q->content_length > rc->max_body_size) {
+		/* Said by Content-Length: refused before a byte goes anywhere (no 100). */
+		log_info("conn=%llu: request body from %s of %llu bytes over max_body_size (%u) "
+		    "of the route at line %d: 413", (unsigned long long)c->id, c->peer,
+		    (unsigned long long)q->content_length, rc->max_body_size, rc->line);
+		return errpage_reply(c, 413, 1, SHM_END_CLI_BAD);
+	}
 	if (rc->handler == RH_REDIRECT)
 		return handler_redirect(c);
 	if (rc->handler != RH_PROXY)
@@ -345,10 +353,17 @@ start_backend(struct cconn *c)
 	/* A fresh socket is writable once connected; a pooled one is writable now. */
 	c->ready = (c->ready & ~(RDY_UR | RDY_UW)) | (x->ups == UP_CONNECT ? 0 : RDY_UW);
 	cconn_timer(c, x->ups == UP_CONNECT ? TP_CONNECT : TP_BACKEND);
-	if (backend_build_request(c) == -1) {
+	switch (backend_build_request(c)) {
+	case -1:
 		log_info("conn=%llu: malformed chunked request body from %s",
 		    (unsigned long long)c->id, c->peer);
 		return errpage_reply(c, 400, 1, SHM_END_CLI_BAD);
+	case -2:
+		log_info("conn=%llu: request body from %s over max_body_size (%u bytes): 413",
+		    (unsigned long long)c->id, c->peer, x->route->conf->max_body_size);
+		return errpage_reply(c, 413, 1, SHM_END_CLI_BAD);
+	default:
+		break;
 	}
 	return STEP_NEXT;
 }

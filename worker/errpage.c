@@ -31,6 +31,7 @@ errpage_status_text(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
