@@ -912,8 +912,8 @@ expect_text(const struct cf_cmd *cmd, char *buf, size_t size)
 	switch (cmd->kind) {
 	case CF_U32:
 		if (cmd->flags & CF_F_SIZE)
-			snprintf(buf, size, "a size %.0f..%.0f bytes (an integer, or a string "
-			    "with k, m or g: \"16k\")", cmd->min, cmd->max);
+			snprintf(buf, size, "a size %.0f..%.0f (bytes, or \"16k\", \"10m\")",
+			    cmd->min, cmd->max);
 		else
 			snprintf(buf, size, "an integer %.0f..%.0f", cmd->min, cmd->max);
 		break;

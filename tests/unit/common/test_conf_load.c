@@ -426,8 +426,8 @@ Test(conf_load, out_of_range)
 	expect_err(7, "timeouts.graceful: expected a number of seconds > 0 and <= 86400, got 0");
 	expect_err(7, "timeouts.client_header: expected a number of seconds > 0 and <= 86400, "
 	    "got 86400.5");
-	expect_err(8, "limits.max_request_line: expected a size 64..1048576 bytes (an integer, "
-	    "or a string with k, m or g: \"16k\"), got 63");
+	expect_err(8, "limits.max_request_line: expected a size 64..1048576 (bytes, or \"16k\", "
+	    "\"10m\"), got 63");
 	expect_err(9, "routes[0].retries: expected an integer 0..16, got 17");
 }
 
