@@ -141,6 +141,22 @@ enum route_handler {
 
 struct acl;			/* common/acl.h */
 
+#define ERROR_PAGE_MAX	(1024 * 1024)	/* bytes of one error page file */
+#define ERROR_PAGE_RIDS	8		/* "$request_id" places in one page */
+
+/* error_pages[]: a file for answers sluice makes itself with these statuses. */
+struct error_page_conf {
+	uint32_t	 status[32];		/* 400..599 */
+	uint32_t	 nstatus;
+	char		 file[CONF_STR_MAX];
+	char		*data;			/* the file, read at load, owned */
+	uint32_t	 len;
+	uint32_t	 rid_at[ERROR_PAGE_RIDS];	/* offsets of "$request_id" in data */
+	uint32_t	 nrid;
+	char		 ctype[48];		/* from the file name's extension */
+	int		 line;
+};
+
 /* routes[].timeouts: the global ones a route may override (0 while loading = inherit). */
 struct route_timeouts {
 	double	backend_connect;
@@ -180,6 +196,8 @@ struct route_conf {
 	struct rules_conf request;
 	struct rules_conf response;
 	struct route_timeouts timeouts;		/* the global values unless overridden */
+	struct error_page_conf *error_pages;	/* the route's; then the top level's */
+	uint32_t	 nerror_pages;
 	struct redirect_conf {
 		char		 to[CONF_STR_MAX];	/* with $scheme $host $request_uri $uri */
 		uint32_t	 status;		/* 301, 302, 303, 307 or 308; default 301 */
@@ -242,6 +260,8 @@ struct conf {
 	uint32_t		 nsources;	/* >= 1 */
 	struct route_conf	*routes;
 	uint32_t		 nroutes;	/* >= 1 */
+	struct error_page_conf	*error_pages;	/* for answers of no route, or a route without */
+	uint32_t		 nerror_pages;
 };
 
 /* One error: where it is and what was expected. */

@@ -181,6 +181,11 @@ static bool	ok_host(const char *v);
 static bool	ok_header_name(const char *v);
 static bool	ok_header_name_or_none(const char *v);
 static bool	ok_redirect_to(const char *v);
+static void	fn_statuses(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	check_error_page(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
+static void	free_error_pages(struct error_page_conf *p, uint32_t n);
 static int	parse_size(const char *v, long long *out);
 static void	check_redirect(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
@@ -339,6 +344,18 @@ static const struct cf_cmd redirect_cmds[] = {
 
 static const struct cf_group redirect_group = { redirect_cmds, 0, 0, check_redirect };
 
+static const struct cf_cmd error_page_cmds[] = {
+	K_FN("status", struct error_page_conf, status, nstatus, CF_F_REQUIRED, fn_statuses,
+	    "a status 400..599 or an array of them [ 502, 503, 504 ]"),
+	K_STR("file", struct error_page_conf, file, CF_F_REQUIRED, NULL, ok_any, "a file path"),
+	K_END
+};
+
+static const struct cf_group error_page_group = {
+	error_page_cmds, sizeof(struct error_page_conf), offsetof(struct error_page_conf, line),
+	check_error_page
+};
+
 static const struct cf_cmd tls_cert_cmds[] = {
 	K_STR("certificate", struct tls_cert_conf, certificate, CF_F_REQUIRED, NULL, ok_any,
 	    "a PEM file path (the chain after the certificate)"),
@@ -496,6 +513,8 @@ static const struct cf_cmd route_cmds[] = {
 	K_GROUP("request", struct route_conf, request, &request_group),
 	K_GROUP("response", struct route_conf, response, &response_group),
 	K_GROUP("timeouts", struct route_conf, timeouts, &route_timeouts_group),
+	K_LIST("error_pages", struct route_conf, error_pages, nerror_pages, 0, &error_page_group,
+	    "a list of groups ( { status = [ 502, 503 ]; file = \"/etc/sluice/50x.html\"; } )"),
 	K_END
 };
 
@@ -531,6 +550,8 @@ static const struct cf_cmd top_cmds[] = {
 	K_GROUP("health", struct conf, health, &health_group),
 	K_LIST("routes", struct conf, routes, nroutes, CF_F_REQUIRED, &route_group,
 	    "a list of at least one route ( { sources = [ \"app1\" ]; } )"),
+	K_LIST("error_pages", struct conf, error_pages, nerror_pages, 0, &error_page_group,
+	    "a list of groups ( { status = [ 502, 503 ]; file = \"/etc/sluice/50x.html\"; } )"),
 	K_END
 };
 
@@ -692,6 +713,7 @@ conf_free(struct conf *c)
 		free(r->trusted);
 		free(r->allow);
 		free(r->deny);
+		free_error_pages(r->error_pages, r->nerror_pages);
 		acl_free(r->acl);
 		rewrite_free(r->path_re);
 		for (j = 0; j < r->request.nrewrite && r->request.rewrite != NULL; j++)
@@ -706,6 +728,7 @@ conf_free(struct conf *c)
 		free(r->response.hide);
 	}
 	free(c->routes);
+	free_error_pages(c->error_pages, c->nerror_pages);
 	for (i = 0; i < c->nsources && c->sources != NULL; i++)
 		tls_cli_free(c->sources[i].tls.cli);
 	free(c->sources);
@@ -2198,6 +2221,107 @@ static bool
 ok_header_name_or_none(const char *v)
 {
 	return v[0] == '\0' || ok_header_name(v);
+}
+
+/* error_pages[].status: one status or an array of them, each 400..599. */
+static void
+fn_statuses(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	struct error_page_conf *p = base;
+	const config_setting_t *e;
+	char got[GOT_MAX];
+	long long v;
+	int n, i, one;
+
+	if (s == NULL)
+		return;
+	one = config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64;
+	if (!one && config_setting_type(s) != CONFIG_TYPE_ARRAY) {
+		err_at(ld, s, "%s: expected %s, got %s", where, cmd->expect,
+		    describe(s, got, sizeof(got)));
+		return;
+	}
+	n = one ? 1 : config_setting_length(s);
+	if (n < 1 || n > (int)(sizeof(p->status) / sizeof(p->status[0]))) {
+		err_at(ld, s, "%s: expected 1 to 32 statuses, got %d", where, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		e = one ? s : config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_INT &&
+		    config_setting_type(e) != CONFIG_TYPE_INT64) {
+			err_at(ld, e, "%s: expected %s, got %s", where, cmd->expect,
+			    describe(e, got, sizeof(got)));
+			return;
+		}
+		v = config_setting_get_int64(e);
+		if (v < 400 || v > 599) {
+			err_at(ld, e, "%s: expected %s, got %lld", where, cmd->expect, v);
+			return;
+		}
+		p->status[p->nstatus++] = (uint32_t)v;
+	}
+}
+
+/*
+ * The page file is read now (so -t and a reload report a missing one with
+ * its line), kept in memory, its "$request_id" places noted, its
+ * Content-Type taken from the extension.
+ */
+static void
+check_error_page(struct ld *ld, const config_setting_t *s, void *base, const char *where)
+{
+	struct error_page_conf *p = base;
+	const config_setting_t *f = config_setting_get_member(s, "file");
+	const char *ext = strrchr(p->file, '.'), *hit;
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if (p->file[0] == '\0')
+		return;	/* missing: reported */
+	snprintf(p->ctype, sizeof(p->ctype), "%s",
+	    ext == NULL ? "text/html" :
+	    strcmp(ext, ".json") == 0 ? "application/json" :
+	    strcmp(ext, ".txt") == 0 ? "text/plain; charset=utf-8" :
+	    strcmp(ext, ".xml") == 0 ? "application/xml" : "text/html");
+	fd = open(p->file, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > ERROR_PAGE_MAX) {
+		err_at(ld, f != NULL ? f : s, "%s.file: %s: %s", where, p->file,
+		    fd == -1 ? strerror(errno) : !S_ISREG(st.st_mode) ? "not a regular file" :
+		    "larger than 1 MiB");
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	if ((p->data = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		err_at(ld, s, "%s: out of memory", where);
+		return;
+	}
+	while (got < (size_t)st.st_size && (n = read(fd, p->data + got,
+	    (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	p->data[got] = '\0';
+	p->len = (uint32_t)got;
+	for (hit = p->data; p->nrid < ERROR_PAGE_RIDS &&
+	    (hit = memmem(hit, (size_t)(p->data + p->len - hit), "$request_id", 11)) != NULL;
+	    hit += 11)
+		p->rid_at[p->nrid++] = (uint32_t)(hit - p->data);
+}
+
+static void
+free_error_pages(struct error_page_conf *p, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n && p != NULL; i++)
+		free(p[i].data);
+	free(p);
 }
 
 /* "123", "16k", "10m", "1g" (k = 1024, case-insensitive) -> bytes; -1 if not a size. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/conf.h"
 #include "common/http1.h"
 #include "common/io.h"
 #include "common/log.h"
@@ -13,6 +14,10 @@
 #include "worker/exch.h"
 #include "worker/route.h"
 #include "worker/worker-t.h"
+
+static const struct error_page_conf *find_page(struct cconn *c, int status);
+static enum step page_reply(struct cconn *c, const struct error_page_conf *p, int status,
+    int head_only);
 
 #define PAGE_FMT	"<html><head><title>%d %s</title></head><body><h1>%d %s</h1>" \
 			"<hr>sluice</body></html>\n"
@@ -50,6 +55,7 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 {
 	struct exch *x = c->x;
 	const char *txt = errpage_status_text(status);
+	const struct error_page_conf *page;
 	int n, body, head_only, in_exch = c->state == CC_EXCH || c->next_state == CC_EXCH;
 
 	EXCH_CHECK(x);
@@ -76,6 +82,8 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 	x->cli_close = close_after != 0;
 	x->status = status;
 	x->ours = 1;
+	if ((page = find_page(c, status)) != NULL)
+		return page_reply(c, page, status, head_only);
 	body = snprintf(NULL, 0, PAGE_FMT, status, txt, status, txt);
 	n = snprintf(x->scratch, sizeof(x->scratch),
 	    "HTTP/1.1 %d %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n%s",
@@ -91,6 +99,66 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 	x->siov[0].iov_base = x->scratch;
 	x->siov[0].iov_len = (size_t)n;
 	x->sleft = 1;
+	cconn_timer(c, TP_SEND);
+	return cconn_goto(c, CC_ERRRESP);
+}
+
+/* The operator's page for status: the route's error_pages, then the top level's. */
+static const struct error_page_conf *
+find_page(struct cconn *c, int status)
+{
+	const struct route_conf *rc = c->x->route != NULL ? c->x->route->conf : NULL;
+	const struct conf *conf = c->w->conf;
+	const struct error_page_conf *lists[2] = { rc != NULL ? rc->error_pages : NULL,
+	    conf->error_pages };
+	uint32_t counts[2] = { rc != NULL ? rc->nerror_pages : 0, conf->nerror_pages }, k, i, j;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < counts[k]; i++)
+			for (j = 0; j < lists[k][i].nstatus; j++)
+				if ((int)lists[k][i].status[j] == status)
+					return &lists[k][i];
+	return NULL;
+}
+
+/*
+ * An error page from a file: its Content-Type, its bytes with the request
+ * id (or nothing) wherever it says $request_id, as iovecs over the loaded
+ * file; no copy, no allocation.
+ */
+static enum step
+page_reply(struct cconn *c, const struct error_page_conf *p, int status, int head_only)
+{
+	struct exch *x = c->x;
+	struct iovec *v = x->siov;
+	uint32_t i, at = 0;
+	size_t len = p->len - p->nrid * 11u + p->nrid * (size_t)x->rid_len;
+	int n;
+
+	n = snprintf(x->scratch, sizeof(x->scratch),
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s", status,
+	    errpage_status_text(status), p->ctype, len, x->cli_close ? "Connection: close\r\n" : "");
+	if (x->rid_len > 0 && x->route != NULL)
+		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "%.*s%s\r\n",
+		    (int)x->route->rid.iov_len, (const char *)x->route->rid.iov_base, x->rid);
+	n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "\r\n");
+	v->iov_base = x->scratch;
+	v++->iov_len = (size_t)n;
+	for (i = 0; !head_only && i <= p->nrid; i++) {
+		uint32_t end = i < p->nrid ? p->rid_at[i] : p->len;
+
+		if (end > at) {
+			v->iov_base = p->data + at;
+			v++->iov_len = end - at;
+		}
+		if (i < p->nrid && x->rid_len > 0) {
+			v->iov_base = x->rid;
+			v++->iov_len = x->rid_len;
+		}
+		at = end + 11;
+	}
+	x->scur = x->siov;
+	x->sleft = (int)(v - x->siov);
 	cconn_timer(c, TP_SEND);
 	return cconn_goto(c, CC_ERRRESP);
 }
