@@ -380,7 +380,7 @@ Test(conf_load, unknown_top_level_key)
 	load_bad("bad_unknown_top.conf");
 	cr_assert_eq(errs.total, 1);
 	expect_err(4, "unknown key \"fooo\" at the top level (expected one of: workers, pid_file, "
-	    "shm, user, log, limits, timeouts, listeners, sources, health, routes)");
+	    "shm, user, log, limits, timeouts, listeners, sources, health, routes, error_pages)");
 }
 
 Test(conf_load, unknown_key_in_source)
