@@ -196,6 +196,10 @@ struct route_conf {
 	struct rules_conf request;
 	struct rules_conf response;
 	struct route_timeouts timeouts;		/* the global values unless overridden */
+	struct rate_limit_conf {
+		double		 rate;		/* requests per second per client; 0 = none */
+		uint32_t	 burst;		/* more at once on top of the rate */
+	}		 rate_limit;
 	struct error_page_conf *error_pages;	/* the route's; then the top level's */
 	uint32_t	 nerror_pages;
 	struct redirect_conf {

@@ -186,6 +186,12 @@ static void	fn_statuses(struct ld *ld, const config_setting_t *s, const struct c
 static void	check_error_page(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
 static void	free_error_pages(struct error_page_conf *p, uint32_t n);
+static void	fn_rl_rate(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	fn_rl_key(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
+static void	check_rate_limit(struct ld *ld, const config_setting_t *s, void *base,
+    const char *where);
 static int	parse_size(const char *v, long long *out);
 static void	check_redirect(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
@@ -343,6 +349,17 @@ static const struct cf_cmd redirect_cmds[] = {
 };
 
 static const struct cf_group redirect_group = { redirect_cmds, 0, 0, check_redirect };
+
+static const struct cf_cmd rate_limit_cmds[] = {
+	K_FN("rate", struct rate_limit_conf, rate, rate, 0, fn_rl_rate,
+	    "requests per second per client, > 0 and <= 1000000 (10, 0.5)"),
+	K_U32("burst", struct rate_limit_conf, burst, 0, 1000000, 0),
+	K_FN("key", struct rate_limit_conf, burst, burst, 0, fn_rl_key,
+	    "\"client\" (the client address)"),
+	K_END
+};
+
+static const struct cf_group rate_limit_group = { rate_limit_cmds, 0, 0, check_rate_limit };
 
 static const struct cf_cmd error_page_cmds[] = {
 	K_FN("status", struct error_page_conf, status, nstatus, CF_F_REQUIRED, fn_statuses,
@@ -513,6 +530,7 @@ static const struct cf_cmd route_cmds[] = {
 	K_GROUP("request", struct route_conf, request, &request_group),
 	K_GROUP("response", struct route_conf, response, &response_group),
 	K_GROUP("timeouts", struct route_conf, timeouts, &route_timeouts_group),
+	K_GROUP("rate_limit", struct route_conf, rate_limit, &rate_limit_group),
 	K_LIST("error_pages", struct route_conf, error_pages, nerror_pages, 0, &error_page_group,
 	    "a list of groups ( { status = [ 502, 503 ]; file = \"/etc/sluice/50x.html\"; } )"),
 	K_END
@@ -2312,6 +2330,57 @@ check_error_page(struct ld *ld, const config_setting_t *s, void *base, const cha
 	    (hit = memmem(hit, (size_t)(p->data + p->len - hit), "$request_id", 11)) != NULL;
 	    hit += 11)
 		p->rid_at[p->nrid++] = (uint32_t)(hit - p->data);
+}
+
+/* rate_limit.key: only "client" so far (the address the route's allow/deny judges). */
+static void
+fn_rl_key(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	char got[GOT_MAX];
+
+	(void)base;
+	if (s != NULL && (config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    strcmp(config_setting_get_string(s), "client") != 0))
+		err_at(ld, s, "%s: expected %s, got %s", where, cmd->expect,
+		    describe(s, got, sizeof(got)));
+}
+
+static void
+check_rate_limit(struct ld *ld, const config_setting_t *s, void *base, const char *where)
+{
+	struct rate_limit_conf *r = base;
+
+	if (config_setting_get_member(s, "rate") == NULL)
+		err_at(ld, s, "%s.rate: missing, expected requests per second > 0 (10, 0.5)",
+		    where);
+	(void)r;
+}
+
+static void
+fn_rl_rate(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	struct rate_limit_conf *r = base;
+	char got[GOT_MAX];
+	double v;
+
+	r->rate = 0;
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = (double)config_setting_get_int64(s);
+	else
+		v = -1;
+	if (!(v > 0 && v <= 1e6)) {
+		err_at(ld, s, "%s: expected %s, got %s", where, cmd->expect,
+		    describe(s, got, sizeof(got)));
+		return;
+	}
+	r->rate = v;
 }
 
 static void

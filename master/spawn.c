@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "common/pdeath.h"
+#include "common/ratelimit.h"
 #include "common/tls_tickets.h"
 #include "master/health.h"
 #include "master/listen.h"
@@ -627,6 +628,9 @@ spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *s
 	/* Before any worker forks: they inherit the mapping. */
 	if (tickets_open(upgrade_inherited(), ticket_period(conf), err, sizeof(err)) == -1)
 		log_warnx("%s; TLS clients get full handshakes only", err);
+	if (ratelimit_open() == -1)
+		log_warn("rate limits: cannot map their shared table; routes with rate_limit "
+		    "let every request through");
 	m.cur = gen_new(conf, fds, 1, err, sizeof(err));
 	if (m.cur == NULL)
 		fatalx("%s", err);

@@ -112,6 +112,7 @@ enum shm_end {
 	SHM_END_LOOP,		/* 'V' forwarding loop (Via): 508 */
 	SHM_END_KILLED,		/* 'K' cut by a stop or the graceful deadline */
 	SHM_END_DENIED,		/* 'A' refused by the route's allow/deny: 403 */
+	SHM_END_RATE,		/* 'Q' over the route's rate_limit: 429 */
 	SHM_END__COUNT
 };
 #define SHM_END_SLOTS		16	/* room in the tables; >= SHM_END__COUNT */
@@ -214,7 +215,8 @@ struct shm_worker {
 	_Atomic uint64_t	tls_full;	/* full handshakes */
 	_Atomic uint64_t	tls_resumed;	/* resumed from a session ticket */
 	_Atomic uint64_t	tls_failed;	/* handshakes that failed (alert, bad record) */
-	uint64_t		reserved[6];
+	_Atomic uint64_t	rl_evictions;	/* rate_limit cells recycled for another key */
+	uint64_t		reserved[5];
 };
 
 /*

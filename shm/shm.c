@@ -909,6 +909,7 @@ shm_end_name(uint32_t cause)
 		[SHM_END_LOOP] = "loop",
 		[SHM_END_KILLED] = "killed",
 		[SHM_END_DENIED] = "denied",
+		[SHM_END_RATE] = "rate_limited",
 	};
 
 	return cause < SHM_END__COUNT ? names[cause] : "unknown";

@@ -210,9 +210,11 @@ stat_print_table(FILE *out, const struct shm_seg *seg, const struct stats_snap *
 	    human(t->bytes_out, U_BYTES, b3, sizeof(b3)), (long long)t->active,
 	    (unsigned long long)t->errors);
 	fprintf(out, "guards accept_emfile %llu (pauses %llu)  regex_aborts %llu  "
-	    "local_errors %llu  loops %llu\n", (unsigned long long)t->accept_emfile,
+	    "local_errors %llu  loops %llu  rate_limit_evictions %llu\n",
+	    (unsigned long long)t->accept_emfile,
 	    (unsigned long long)t->accept_pauses, (unsigned long long)t->regex_aborts,
-	    (unsigned long long)t->local_errors, (unsigned long long)t->loops);
+	    (unsigned long long)t->local_errors, (unsigned long long)t->loops,
+	    (unsigned long long)t->rl_evictions);
 	fprintf(out, "tls handshakes full %llu  resumed %llu  failed %llu\n",
 	    (unsigned long long)t->tls_full, (unsigned long long)t->tls_resumed,
 	    (unsigned long long)t->tls_failed);
@@ -380,6 +382,7 @@ json_workers(FILE *out, const struct stats_snap *s)
 		json_guards(out, w->accept_emfile, w->accept_pauses, w->regex_aborts,
 		    w->local_errors, w->loops);
 		json_tls(out, w->tls_full, w->tls_resumed, w->tls_failed);
+		fprintf(out, ", \"rate_limit_evictions\": %llu", (unsigned long long)w->rl_evictions);
 		fprintf(out, ", ");
 		json_ends(out, w->ends);
 		fprintf(out, ", \"errors\": %llu, \"conf_gen\": %llu, \"spawns\": %llu, "
@@ -421,7 +424,7 @@ stat_print_json(FILE *out, const struct shm_seg *seg, const struct stats_snap *s
 	json_guards(out, t->accept_emfile, t->accept_pauses, t->regex_aborts, t->local_errors,
 	    t->loops);
 	json_tls(out, t->tls_full, t->tls_resumed, t->tls_failed);
-	fprintf(out, ", ");
+	fprintf(out, ", \"rate_limit_evictions\": %llu, ", (unsigned long long)t->rl_evictions);
 	json_ends(out, t->ends);
 	fprintf(out, "},\n");
 
@@ -623,6 +626,10 @@ prom_workers(FILE *out, const struct stats_snap *s)
 	    "TLS handshakes on listeners that failed (alert, protocol error).");
 	PROM_WORKERS(out, s, "sluice_worker_tls_failed_total", "%llu",
 	    (unsigned long long)w->tls_failed);
+	prom_head(out, "sluice_worker_rate_limit_evictions_total", "counter",
+	    "rate_limit cells recycled for another client because the table was full.");
+	PROM_WORKERS(out, s, "sluice_worker_rate_limit_evictions_total", "%llu",
+	    (unsigned long long)w->rl_evictions);
 	prom_head(out, "sluice_worker_responses_total", "counter", "Responses by status class.");
 	for (old = 0, sn = s; old < 2 && sn != NULL; old++, sn = sn->oldbin)
 		for (i = 0; i < sn->nw; i++)

@@ -137,6 +137,7 @@ read_worker(const struct shm_worker *ws, uint32_t w, struct stats_worker *o,
 	o->tls_full = LD(&ws->tls_full);
 	o->tls_resumed = LD(&ws->tls_resumed);
 	o->tls_failed = LD(&ws->tls_failed);
+	o->rl_evictions = LD(&ws->rl_evictions);
 	for (k = 0; k < SHM_END__COUNT; k++)
 		o->ends[k] = LD(&ws->ends[k]);
 	o->conf_gen = LD(&ws->conf_gen);
@@ -155,6 +156,7 @@ read_worker(const struct shm_worker *ws, uint32_t w, struct stats_worker *o,
 	t->tls_full += o->tls_full;
 	t->tls_resumed += o->tls_resumed;
 	t->tls_failed += o->tls_failed;
+	t->rl_evictions += o->rl_evictions;
 	for (k = 0; k < SHM_END__COUNT; k++)
 		t->ends[k] += o->ends[k];
 	if (o->state == SHM_W_RUNNING || o->state == SHM_W_DRAINING)

@@ -24,6 +24,7 @@ struct stats_totals {
 	uint64_t	errors;
 	uint64_t	accept_emfile, accept_pauses, regex_aborts, local_errors, loops;
 	uint64_t	tls_full, tls_resumed, tls_failed;
+	uint64_t	rl_evictions;
 	uint64_t	ends[SHM_END__COUNT];	/* exchanges by how they ended */
 	int64_t		active;		/* requests in flight to sources, all sources */
 	uint32_t	workers_running;	/* slots held by a process, stalled or not */
@@ -53,6 +54,7 @@ struct stats_worker {
 	uint64_t	errors;
 	uint64_t	accept_emfile, accept_pauses, regex_aborts, local_errors, loops;
 	uint64_t	tls_full, tls_resumed, tls_failed;	/* per slot, like the guards */
+	uint64_t	rl_evictions;			/* per slot */
 	uint64_t	ends[SHM_END__COUNT];	/* exchanges by how they ended */
 	uint64_t	conf_gen;
 	uint64_t	spawns;

@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/acl.h"
 #include "common/conf.h"
 #include "common/http1.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "common/rewrite.h"
 #include "common/urlpath.h"
 #include "shm/shm.h"
@@ -29,7 +31,8 @@ static enum step route_request(struct cconn *c);
 static int	rewrite_target(struct cconn *c);
 static enum step local_shortage(struct cconn *c, struct upool *p, int err);
 static void	request_id(struct worker *w, struct exch *x, const char *name);
-static int	client_allowed(struct cconn *c, const struct route_conf *rc);
+static void	client_addr(struct cconn *c, const struct route_conf *rc);
+static int	rate_limited(struct cconn *c, const struct route_conf *rc);
 static int	xff_last_hop(const struct http1_req *q, uint8_t addr[16]);
 static int	rid_char(unsigned char ch);
 static enum step start_backend(struct cconn *c);
@@ -105,11 +108,15 @@ route_request(struct cconn *c)
 	rc = x->route->conf;
 	if (rc->request_id[0] != '\0')
 		request_id(w, x, rc->request_id);
-	if (rc->acl != NULL && !client_allowed(c, rc)) {
+	if (rc->acl != NULL || rc->rate_limit.rate > 0)
+		client_addr(c, rc);
+	if (rc->acl != NULL && !acl_allows16(rc->acl, x->client16)) {
 		log_info("conn=%llu: 403 for %s (client %s): refused by allow/deny of the route at "
 		    "line %d", (unsigned long long)c->id, c->peer, x->acl_addr, rc->line);
 		return errpage_reply(c, 403, x->rq_mode != BODY_NONE, SHM_END_DENIED);
 	}
+	if (rc->rate_limit.rate > 0 && rate_limited(c, rc))
+		return errpage_reply(c, 429, x->rq_mode != BODY_NONE, SHM_END_RATE);
 	if (rc->max_body_size > 0 && x->rq_mode == BODY_CLEN &&
 	    q->content_length > rc->max_body_size) {
 		/* Said by Content-Length: refused before a byte goes anywhere (no 100). */
@@ -176,23 +183,59 @@ request_id(struct worker *w, struct exch *x, const char *name)
 }
 
 /*
- * The route's allow/deny on the client's address: the connection's peer (the
+ * The client's address for the route's allow/deny and rate_limit, into
+ * x->client16 (and its text into x->acl_addr): the connection's peer (the
  * PROXY protocol source when the listener has it), or, when that peer is one
  * of the route's trusted_proxies, the last X-Forwarded-For hop it added.
  */
-static int
-client_allowed(struct cconn *c, const struct route_conf *rc)
+static void
+client_addr(struct cconn *c, const struct route_conf *rc)
 {
 	struct exch *x = c->x;
-	uint8_t addr[16];
+	const struct sockaddr *sa = &c->peer_sa.sa;
 
-	if (rc->ntrusted > 0 && route_peer_trusted(rc, &c->peer_sa.sa) &&
-	    xff_last_hop(&x->req, addr) == 0) {
-		inet_ntop(AF_INET6, addr, x->acl_addr, sizeof(x->acl_addr));
-		return acl_allows16(rc->acl, addr);
+	if (rc->ntrusted > 0 && route_peer_trusted(rc, sa) &&
+	    xff_last_hop(&x->req, x->client16) == 0) {
+		inet_ntop(AF_INET6, x->client16, x->acl_addr, sizeof(x->acl_addr));
+		return;
 	}
 	snprintf(x->acl_addr, sizeof(x->acl_addr), "%s", c->peer);
-	return acl_allows(rc->acl, &c->peer_sa.sa);
+	memset(x->client16, 0, sizeof(x->client16));
+	if (sa->sa_family == AF_INET6) {
+		memcpy(x->client16, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	} else if (sa->sa_family == AF_INET) {
+		x->client16[10] = x->client16[11] = 0xff;
+		memcpy(x->client16 + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    4);
+	}
+	/* A unix peer is all zeros: one shared key, and no allow entry covers it. */
+}
+
+/*
+ * The route's rate_limit for this client, shared by every worker (GCRA in
+ * the master's shared table): 1 if over it (x->retry_after set), else 0.
+ */
+static int
+rate_limited(struct cconn *c, const struct route_conf *rc)
+{
+	struct exch *x = c->x;
+	struct timespec ts;
+	uint64_t now, wait;
+	int evicted;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	wait = ratelimit_take(ratelimit_key(x->route->idx_no, x->client16), now,
+	    rc->rate_limit.rate, rc->rate_limit.burst, &evicted);
+	if (evicted)
+		shm_add(&shm_worker(c->w->ho->shm, c->w->ho->shm_slot)->rl_evictions, 1);
+	if (wait == 0)
+		return 0;
+	x->retry_after = (uint32_t)((wait + 999999) / 1000000);
+	log_info("conn=%llu: 429 for %s (client %s): over the rate_limit of the route at "
+	    "line %d (%g/s, burst %u), Retry-After %u", (unsigned long long)c->id, c->peer,
+	    x->acl_addr, rc->line, rc->rate_limit.rate, rc->rate_limit.burst, x->retry_after);
+	return 1;
 }
 
 /* The last element of the last X-Forwarded-For field, as an IPv6 (or mapped) address. */

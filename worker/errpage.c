@@ -38,6 +38,7 @@ errpage_status_text(int status)
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
@@ -91,6 +92,9 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 	if (in_exch && x->rid_len > 0 && x->route != NULL)
 		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "%.*s%s\r\n",
 		    (int)x->route->rid.iov_len, (const char *)x->route->rid.iov_base, x->rid);
+	if (x->retry_after > 0)
+		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n,
+		    "Retry-After: %u\r\n", x->retry_after);
 	n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "\r\n");
 	if (!head_only)
 		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, PAGE_FMT, status, txt,
@@ -141,6 +145,9 @@ page_reply(struct cconn *c, const struct error_page_conf *p, int status, int hea
 	if (x->rid_len > 0 && x->route != NULL)
 		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "%.*s%s\r\n",
 		    (int)x->route->rid.iov_len, (const char *)x->route->rid.iov_base, x->rid);
+	if (x->retry_after > 0)
+		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n,
+		    "Retry-After: %u\r\n", x->retry_after);
 	n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "\r\n");
 	v->iov_base = x->scratch;
 	v++->iov_len = (size_t)n;

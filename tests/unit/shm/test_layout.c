@@ -150,7 +150,8 @@ Test(layout, golden_worker_offsets)
 	cr_expect_eq(offsetof(struct shm_worker, tls_full), 376);
 	cr_expect_eq(offsetof(struct shm_worker, tls_resumed), 384);
 	cr_expect_eq(offsetof(struct shm_worker, tls_failed), 392);
-	cr_expect_eq(offsetof(struct shm_worker, reserved), 400);
+	cr_expect_eq(offsetof(struct shm_worker, rl_evictions), 400);
+	cr_expect_eq(offsetof(struct shm_worker, reserved), 408);
 	cr_expect_eq(sizeof(struct shm_worker), 448);
 }
 
