@@ -67,8 +67,12 @@ xend_phase_letter(const struct cconn *c)
 		return 'R';
 	if (x->ups == UP_DONE)
 		return '-';
+	if (x->ours && x->ups == UP_NONE)
+		/* Every source failed to connect (retries spent): that was the phase. */
+		return x->cause == SHM_END_SRV_CONNECT || x->cause == SHM_END_SRV_TIMEOUT ||
+		    x->cause == SHM_END_LOCAL ? 'C' : 'R';
 	if (x->ours)
-		return x->ups == UP_NONE ? 'R' : x->ups == UP_CONNECT ? 'C' : 'H';
+		return x->ups == UP_CONNECT ? 'C' : 'H';
 	switch (x->ups) {
 	case UP_NONE:
 		return 'R';

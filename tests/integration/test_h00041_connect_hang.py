@@ -88,7 +88,7 @@ def test_only_source_hangs_502_after_backend_connect(env, hanging):
     lines = alog.read_text().splitlines()
     assert len(lines) == 2, lines
     for ln in lines:
-        assert re.search(r'"GET /x\d HTTP/1\.1" 502 .* src=hang ustatus=- .*term=S', ln), ln
+        assert re.search(r'"GET /x\d HTTP/1\.1" 502 .* src=hang ustatus=- .*term=SC', ln), ln
 
 
 def test_hanging_source_then_good_source(env, hanging):
