@@ -6,9 +6,11 @@
 #include "common/conf_shm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
@@ -40,7 +42,8 @@ conf_shm_read(const char *path, char *name, size_t size, struct conf_err *err)
 	const char *slash, *v;
 	config_setting_t *s;
 	config_t cfg;
-	int rc = -1, saved;
+	FILE *fp;
+	int rc = -1, saved, cwd = -1, read_ok;
 
 	if (size < CONF_NAME_MAX || strlen(path) >= sizeof(dir)) {
 		seterr(err, path, 0, "file path too long (at most %zu characters)",
@@ -48,14 +51,37 @@ conf_shm_read(const char *path, char *name, size_t size, struct conf_err *err)
 		return -1;
 	}
 	config_init(&cfg);
+	errno = 0;
+	if ((fp = fopen(path, "r")) == NULL) {
+		seterr(err, path, 0, "cannot read the file: %s",
+		    errno != 0 ? strerror(errno) : "I/O error");
+		goto out;
+	}
+	/*
+	 * As conf_load(): parsed from the file's directory, so a relative
+	 * @include is relative to it and an absolute one is used as is (libconfig
+	 * 1.5 would put include_dir in front of absolute paths too).
+	 */
 	if ((slash = strrchr(path, '/')) != NULL) {
 		memcpy(dir, path, (size_t)(slash - path));
 		dir[slash - path] = '\0';
-		config_set_include_dir(&cfg, slash == path ? "/" : dir);
+		if ((cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) != -1 &&
+		    chdir(slash == path ? "/" : dir) == -1) {
+			close(cwd);
+			cwd = -1;
+		}
+		if (cwd == -1)
+			config_set_include_dir(&cfg, slash == path ? "/" : dir);
 	}
-	errno = 0;
-	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
-		saved = errno;
+	read_ok = config_read(&cfg, fp) == CONFIG_TRUE;
+	saved = errno;
+	fclose(fp);
+	if (cwd != -1) {
+		if (fchdir(cwd) == -1)
+			saved = errno;
+		close(cwd);
+	}
+	if (!read_ok) {
 		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
 			seterr(err, path, 0, "cannot read the file: %s",
 			    saved != 0 ? strerror(saved) : "I/O error");
