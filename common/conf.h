@@ -98,6 +98,9 @@ struct source_conf {
 	uint32_t	 max_fails;		/* default 1; 0 = never marked down passively */
 	double		 fail_timeout;		/* seconds, default 10 */
 	bool		 backup;
+	bool		 resolve;		/* not supported yet (issue 14) */
+	uint32_t	 max_conns;		/* not supported yet (issue 14) */
+	double		 slow_start;		/* not supported yet (issue 14) */
 	struct source_tls_conf tls;
 	int		 line;
 };
@@ -179,6 +182,7 @@ struct route_conf {
 	uint32_t	 reuse_max;		/* 0..4096, or CONF_REUSE_AUTO (default) */
 	uint32_t	 reuse_limit;		/* "auto": most idle per source, default 1024 */
 	uint32_t	 max_body_size;		/* bytes of a request body, 0 = no limit (default) */
+	double		 queue_timeout;		/* not supported yet (issue 14) */
 	uint32_t	 reuse_requests;	/* 1..1000000, default 1000 */
 	uint32_t	 retries;		/* 0..16, default 1 */
 	bool		 preserve_host;		/* default true */
@@ -266,6 +270,9 @@ struct conf {
 	uint32_t		 nroutes;	/* >= 1 */
 	struct error_page_conf	*error_pages;	/* for answers of no route, or a route without */
 	uint32_t		 nerror_pages;
+	struct resolver_conf {			/* not supported yet (issue 14) */
+		double		 valid, timeout;
+	}			 resolver;
 };
 
 /* One error: where it is and what was expected. */

@@ -72,7 +72,13 @@ static const struct unsupported {
 	unsup_fn	*when;
 	const char	*hint;
 } unsupported[] = {
-	{ NULL,					NULL,			NULL },	/* all built */
+	{ "sources[].resolve",		NULL,	"live DNS comes with issue 14" },
+	{ "sources[].max_conns",	NULL,	"the cluster-wide connection budget comes with "
+	    "issue 14" },
+	{ "sources[].slow_start",	NULL,	"comes with issue 14" },
+	{ "routes[].queue_timeout",	NULL,	"comes with max_conns, issue 14" },
+	{ "resolver",			NULL,	"live DNS comes with issue 14" },
+	{ NULL,				NULL,	NULL },
 };
 
 enum cf_kind {
@@ -186,6 +192,8 @@ static void	fn_statuses(struct ld *ld, const config_setting_t *s, const struct c
 static void	check_error_page(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
 static void	free_error_pages(struct error_page_conf *p, uint32_t n);
+static void	fn_any_array(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+    void *base, const char *where);
 static void	fn_rl_rate(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
 static void	fn_rl_key(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
@@ -361,6 +369,17 @@ static const struct cf_cmd rate_limit_cmds[] = {
 
 static const struct cf_group rate_limit_group = { rate_limit_cmds, 0, 0, check_rate_limit };
 
+/* nameservers is validated as any array; the feature is not built (issue 14). */
+static const struct cf_cmd resolver_cmds[] = {
+	K_FN("nameservers", struct resolver_conf, valid, valid, 0, fn_any_array,
+	    "an array of \"ip:port\" strings"),
+	K_DUR("valid", struct resolver_conf, valid, 30),
+	K_DUR("timeout", struct resolver_conf, timeout, 2),
+	K_END
+};
+
+static const struct cf_group resolver_group = { resolver_cmds, 0, 0, NULL };
+
 static const struct cf_cmd error_page_cmds[] = {
 	K_FN("status", struct error_page_conf, status, nstatus, CF_F_REQUIRED, fn_statuses,
 	    "a status 400..599 or an array of them [ 502, 503, 504 ]"),
@@ -435,6 +454,9 @@ static const struct cf_cmd source_cmds[] = {
 	K_DUR("fail_timeout", struct source_conf, fail_timeout, 10),
 	K_BOOL("backup", struct source_conf, backup, false),
 	K_GROUP("tls", struct source_conf, tls, &source_tls_group),
+	K_BOOL("resolve", struct source_conf, resolve, false),
+	K_U32("max_conns", struct source_conf, max_conns, 0, 1000000, 0),
+	K_DUR("slow_start", struct source_conf, slow_start, 0),
 	K_END
 };
 
@@ -511,6 +533,7 @@ static const struct cf_cmd route_cmds[] = {
 	    "\"auto\" or an integer 0..4096"),
 	K_U32("reuse_limit", struct route_conf, reuse_limit, 1, 65536, 1024),
 	K_SIZE("max_body_size", struct route_conf, max_body_size, 0, 4294967295.0, 0),
+	K_DUR("queue_timeout", struct route_conf, queue_timeout, 5),
 	K_U32("reuse_requests", struct route_conf, reuse_requests, 1, 1000000, 1000),
 	K_U32("retries", struct route_conf, retries, 0, 16, 1),
 	K_BOOL("preserve_host", struct route_conf, preserve_host, true),
@@ -570,6 +593,7 @@ static const struct cf_cmd top_cmds[] = {
 	    "a list of at least one route ( { sources = [ \"app1\" ]; } )"),
 	K_LIST("error_pages", struct conf, error_pages, nerror_pages, 0, &error_page_group,
 	    "a list of groups ( { status = [ 502, 503 ]; file = \"/etc/sluice/50x.html\"; } )"),
+	K_GROUP("resolver", struct conf, resolver, &resolver_group),
 	K_END
 };
 
@@ -2330,6 +2354,16 @@ check_error_page(struct ld *ld, const config_setting_t *s, void *base, const cha
 	    (hit = memmem(hit, (size_t)(p->data + p->len - hit), "$request_id", 11)) != NULL;
 	    hit += 11)
 		p->rid_at[p->nrid++] = (uint32_t)(hit - p->data);
+}
+
+/* An array of strings, kept nowhere (a key whose feature is not built). */
+static void
+fn_any_array(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+    const char *where)
+{
+	(void)base;
+	if (s != NULL)
+		(void)str_list(ld, s, where, cmd->expect);
 }
 
 /* rate_limit.key: only "client" so far (the address the route's allow/deny judges). */

@@ -380,7 +380,8 @@ Test(conf_load, unknown_top_level_key)
 	load_bad("bad_unknown_top.conf");
 	cr_assert_eq(errs.total, 1);
 	expect_err(4, "unknown key \"fooo\" at the top level (expected one of: workers, pid_file, "
-	    "shm, user, log, limits, timeouts, listeners, sources, health, routes, error_pages)");
+	    "shm, user, log, limits, timeouts, listeners, sources, health, routes, error_pages, "
+	    "resolver)");
 }
 
 Test(conf_load, unknown_key_in_source)
@@ -388,7 +389,7 @@ Test(conf_load, unknown_key_in_source)
 	load_bad("bad_unknown_source_key.conf");
 	cr_assert_eq(errs.total, 1);
 	expect_err(5, "unknown key \"fooo\" in sources[0] (expected one of: name, address, "
-	    "weight, max_fails, fail_timeout, backup, tls)");
+	    "weight, max_fails, fail_timeout, backup, tls, resolve, max_conns, slow_start)");
 }
 
 Test(conf_load, unknown_keys_in_nested_groups)
