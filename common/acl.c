@@ -1,10 +1,11 @@
 /*
- * Access lists as one sorted array of networks per prefix length, longest
- * first: a lookup masks the address to each length in turn and binary
- * searches that length's networks; the first hit is the longest match.
+ * Access lists as one hash table of networks per prefix length, longest
+ * first: a lookup masks the address to each length in turn and probes that
+ * length's table; the first hit is the longest match.
  */
 #include "common/acl.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -13,13 +14,21 @@
 /* One network: the masked address as two 64-bit halves, and its action. */
 struct acl_net {
 	uint64_t	hi, lo;
+	uint8_t		used;
 	uint8_t		deny;
 };
 
+/*
+ * The networks of one prefix length, in an open-addressing hash table of a
+ * power-of-two size at least twice their number: a lookup masks the address
+ * (two ANDs) and probes one or two slots.
+ */
 struct acl_len {
 	uint8_t		 plen;		/* 0..128, in IPv6 terms */
+	uint64_t	 mhi, mlo;	/* the mask */
 	uint32_t	 n;
-	struct acl_net	*nets;		/* sorted by (hi, lo); one entry per network */
+	uint32_t	 size_mask;	/* slots - 1 */
+	struct acl_net	*slots;
 };
 
 struct acl {
@@ -28,19 +37,23 @@ struct acl {
 	int		 has_allow;
 };
 
+
 static void	to16(const struct cidr_conf *c, uint8_t out[16], uint8_t *plen);
-static void	mask(const uint8_t a[16], uint8_t plen, uint64_t *hi, uint64_t *lo);
-static int	net_cmp(const void *a, const void *b);
-static int	len_cmp(const void *a, const void *b);
+static void	split(const uint8_t a[16], uint64_t *hi, uint64_t *lo);
+static void	mask_of(uint8_t plen, uint64_t *mhi, uint64_t *mlo);
+static uint32_t	hash(uint64_t hi, uint64_t lo);
+static int	insert(struct acl_len *l, uint64_t hi, uint64_t lo, int deny);
+
 
 struct acl *
 acl_build(const struct cidr_conf *allow, uint32_t nallow, const struct cidr_conf *deny,
     uint32_t ndeny)
 {
 	struct acl *a = calloc(1, sizeof(*a));
-	uint32_t count[129] = { 0 }, i, k, n = nallow + ndeny, w;
+	uint32_t count[129] = { 0 }, i, k, n = nallow + ndeny, slots;
 	struct acl_len *l;
 	uint8_t addr[16], plen;
+	uint64_t hi, lo;
 
 	if (a == NULL)
 		return NULL;
@@ -52,40 +65,51 @@ acl_build(const struct cidr_conf *allow, uint32_t nallow, const struct cidr_conf
 	}
 	if (a->nlens > 0 && (a->lens = calloc(a->nlens, sizeof(*a->lens))) == NULL)
 		goto fail;
-	for (i = 129, k = 0; i-- > 0;)
-		if (count[i] > 0) {
-			a->lens[k].plen = (uint8_t)i;
-			if ((a->lens[k].nets = calloc(count[i], sizeof(struct acl_net))) == NULL)
-				goto fail;
-			k++;
-		}
+	for (i = 129, k = 0; i-- > 0;) {
+		if (count[i] == 0)
+			continue;
+		l = &a->lens[k++];
+		l->plen = (uint8_t)i;
+		mask_of(l->plen, &l->mhi, &l->mlo);
+		for (slots = 4; slots < 2 * count[i]; slots <<= 1)
+			;
+		l->size_mask = slots - 1;
+		if ((l->slots = calloc(slots, sizeof(*l->slots))) == NULL)
+			goto fail;
+	}
 	for (i = 0; i < n; i++) {
 		to16(i < nallow ? &allow[i] : &deny[i - nallow], addr, &plen);
 		for (k = 0; a->lens[k].plen != plen; k++)
 			;
-		l = &a->lens[k];
-		mask(addr, plen, &l->nets[l->n].hi, &l->nets[l->n].lo);
-		l->nets[l->n++].deny = i >= nallow;
+		split(addr, &hi, &lo);
+		insert(&a->lens[k], hi & a->lens[k].mhi, lo & a->lens[k].mlo, i >= nallow);
 	}
-	/* Sorted; a network listed twice keeps one entry, deny if either denies. */
-	for (k = 0; k < a->nlens; k++) {
-		l = &a->lens[k];
-		qsort(l->nets, l->n, sizeof(*l->nets), net_cmp);
-		for (i = 1, w = l->n > 0; i < l->n; i++) {
-			if (l->nets[i].hi == l->nets[w - 1].hi && l->nets[i].lo == l->nets[w - 1].lo) {
-				l->nets[w - 1].deny |= l->nets[i].deny;
-				continue;
-			}
-			l->nets[w++] = l->nets[i];
-		}
-		l->n = w;
-	}
-	qsort(a->lens, a->nlens, sizeof(*a->lens), len_cmp);
 	return a;
 fail:
 	acl_free(a);
 	errno = ENOMEM;
 	return NULL;
+}
+
+/* Adds a network; one listed twice keeps one slot, deny if either denies. */
+static int
+insert(struct acl_len *l, uint64_t hi, uint64_t lo, int deny)
+{
+	uint32_t i = hash(hi, lo) & l->size_mask;
+
+	for (;; i = (i + 1) & l->size_mask) {
+		struct acl_net *e = &l->slots[i];
+
+		if (!e->used) {
+			*e = (struct acl_net){ .hi = hi, .lo = lo, .used = 1, .deny = deny != 0 };
+			l->n++;
+			return 0;
+		}
+		if (e->hi == hi && e->lo == lo) {
+			e->deny |= deny != 0;
+			return 0;
+		}
+	}
 }
 
 void
@@ -96,7 +120,7 @@ acl_free(struct acl *a)
 	if (a == NULL)
 		return;
 	for (k = 0; k < a->nlens && a->lens != NULL; k++)
-		free(a->lens[k].nets);
+		free(a->lens[k].slots);
 	free(a->lens);
 	free(a);
 }
@@ -122,23 +146,19 @@ int
 acl_allows16(const struct acl *a, const uint8_t addr[16])
 {
 	const struct acl_len *l;
-	struct acl_net key;
-	uint32_t k, lo, hi, mid;
+	const struct acl_net *e;
+	uint64_t hi, lo, mh, ml;
+	uint32_t k, i;
 
+	split(addr, &hi, &lo);
 	for (k = 0; k < a->nlens; k++) {
 		l = &a->lens[k];
-		mask(addr, l->plen, &key.hi, &key.lo);
-		lo = 0;
-		hi = l->n;
-		while (lo < hi) {
-			mid = lo + (hi - lo) / 2;
-			if (net_cmp(&l->nets[mid], &key) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < l->n && l->nets[lo].hi == key.hi && l->nets[lo].lo == key.lo)
-			return !l->nets[lo].deny;
+		mh = hi & l->mhi;
+		ml = lo & l->mlo;
+		for (i = hash(mh, ml) & l->size_mask; (e = &l->slots[i])->used;
+		    i = (i + 1) & l->size_mask)
+			if (e->hi == mh && e->lo == ml)
+				return !e->deny;
 	}
 	return !a->has_allow;
 }
@@ -158,47 +178,30 @@ to16(const struct cidr_conf *c, uint8_t out[16], uint8_t *plen)
 	}
 }
 
+/* The 16 bytes as two big-endian 64-bit halves. */
 static void
-mask(const uint8_t a[16], uint8_t plen, uint64_t *hi, uint64_t *lo)
+split(const uint8_t a[16], uint64_t *hi, uint64_t *lo)
 {
-	uint64_t h = 0, l = 0;
-	int i;
+	uint64_t h, l;
 
-	for (i = 0; i < 8; i++) {
-		h = h << 8 | a[i];
-		l = l << 8 | a[8 + i];
-	}
-	if (plen == 0) {
-		h = l = 0;
-	} else if (plen < 64) {
-		h &= ~UINT64_C(0) << (64 - plen);
-		l = 0;
-	} else if (plen == 64) {
-		l = 0;
-	} else if (plen < 128) {
-		l &= ~UINT64_C(0) << (128 - plen);
-	}
-	*hi = h;
-	*lo = l;
+	memcpy(&h, a, 8);
+	memcpy(&l, a + 8, 8);
+	*hi = be64toh(h);
+	*lo = be64toh(l);
 }
 
-static int
-net_cmp(const void *x, const void *y)
+static void
+mask_of(uint8_t plen, uint64_t *mhi, uint64_t *mlo)
 {
-	const struct acl_net *a = x, *b = y;
-
-	if (a->hi != b->hi)
-		return a->hi < b->hi ? -1 : 1;
-	if (a->lo != b->lo)
-		return a->lo < b->lo ? -1 : 1;
-	return 0;
+	*mhi = plen == 0 ? 0 : plen >= 64 ? ~UINT64_C(0) : ~UINT64_C(0) << (64 - plen);
+	*mlo = plen <= 64 ? 0 : plen >= 128 ? ~UINT64_C(0) : ~UINT64_C(0) << (128 - plen);
 }
 
-/* Longest prefix first. */
-static int
-len_cmp(const void *x, const void *y)
+/* Multiplicative mixing of both halves: the slot index is in the high bits. */
+static uint32_t
+hash(uint64_t hi, uint64_t lo)
 {
-	const struct acl_len *a = x, *b = y;
+	uint64_t h = (hi * 0x9e3779b97f4a7c15ULL) ^ (lo * 0xc2b2ae3d27d4eb4fULL);
 
-	return (int)b->plen - (int)a->plen;
+	return (uint32_t)((h ^ (h >> 29)) >> 16);
 }

@@ -7,7 +7,7 @@
  *
  * IPv4 is kept as IPv4-mapped IPv6 (::ffff:a.b.c.d), so "10.0.0.0/8"
  * covers a client that arrives as ::ffff:10.1.2.3 on a dual-stack listener.
- * Lookup: one binary search per distinct prefix length in the lists
+ * Lookup: one hash probe per distinct prefix length in the lists
  * (typically a handful), never a walk over the entries.
  */
 #ifndef SLUICE_ACL_H

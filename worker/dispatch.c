@@ -33,6 +33,7 @@ static enum step local_shortage(struct cconn *c, struct upool *p, int err);
 static void	request_id(struct worker *w, struct exch *x, const char *name);
 static void	client_addr(struct cconn *c, const struct route_conf *rc);
 static int	rate_limited(struct cconn *c, const struct route_conf *rc);
+static const char *client_text(struct cconn *c);
 static int	xff_last_hop(const struct http1_req *q, uint8_t addr[16]);
 static int	rid_char(unsigned char ch);
 static enum step start_backend(struct cconn *c);
@@ -112,7 +113,7 @@ route_request(struct cconn *c)
 		client_addr(c, rc);
 	if (rc->acl != NULL && !acl_allows16(rc->acl, x->client16)) {
 		log_info("conn=%llu: 403 for %s (client %s): refused by allow/deny of the route at "
-		    "line %d", (unsigned long long)c->id, c->peer, x->acl_addr, rc->line);
+		    "line %d", (unsigned long long)c->id, c->peer, client_text(c), rc->line);
 		return errpage_reply(c, 403, x->rq_mode != BODY_NONE, SHM_END_DENIED);
 	}
 	if (rc->rate_limit.rate > 0 && rate_limited(c, rc))
@@ -196,10 +197,9 @@ client_addr(struct cconn *c, const struct route_conf *rc)
 
 	if (rc->ntrusted > 0 && route_peer_trusted(rc, sa) &&
 	    xff_last_hop(&x->req, x->client16) == 0) {
-		inet_ntop(AF_INET6, x->client16, x->acl_addr, sizeof(x->acl_addr));
+		x->client_xff = 1;	/* its text is made only for a log line */
 		return;
 	}
-	snprintf(x->acl_addr, sizeof(x->acl_addr), "%s", c->peer);
 	memset(x->client16, 0, sizeof(x->client16));
 	if (sa->sa_family == AF_INET6) {
 		memcpy(x->client16, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
@@ -209,6 +209,18 @@ client_addr(struct cconn *c, const struct route_conf *rc)
 		    4);
 	}
 	/* A unix peer is all zeros: one shared key, and no allow entry covers it. */
+}
+
+/* The judged address as text, for a log line (x->acl_addr). */
+static const char *
+client_text(struct cconn *c)
+{
+	struct exch *x = c->x;
+
+	if (!x->client_xff)
+		return c->peer;
+	inet_ntop(AF_INET6, x->client16, x->acl_addr, sizeof(x->acl_addr));
+	return x->acl_addr;
 }
 
 /*
@@ -234,7 +246,7 @@ rate_limited(struct cconn *c, const struct route_conf *rc)
 	x->retry_after = (uint32_t)((wait + 999999) / 1000000);
 	log_info("conn=%llu: 429 for %s (client %s): over the rate_limit of the route at "
 	    "line %d (%g/s, burst %u), Retry-After %u", (unsigned long long)c->id, c->peer,
-	    x->acl_addr, rc->line, rc->rate_limit.rate, rc->rate_limit.burst, x->retry_after);
+	    client_text(c), rc->line, rc->rate_limit.rate, rc->rate_limit.burst, x->retry_after);
 	return 1;
 }
 

@@ -161,6 +161,7 @@ struct exch {
 	struct http1_str	 rpath_v;	/* the normalized path+query routes matched */
 	char			 acl_addr[48];	/* the address allow/deny judged, for the log */
 	uint8_t			 client16[16];	/* that address, IPv6 form (IPv4 mapped) */
+	uint8_t			 client_xff;	/* it came from X-Forwarded-For */
 	uint32_t		 retry_after;	/* our 429/503: Retry-After seconds, or 0 */
 	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+extra], siov[maxh+extra],
 	 * target[tcap], npath[tcap], rpath[tcap], lines[LINES_CAP] */

@@ -73,3 +73,16 @@ bench-tls-run:
 # Worst case of a regex that hits oniguruma's retry limit, per request.
 bench-regex: all $(BENCH_B)/origin
 	$(PYTHON) tests/bench/regex_worst.py --sluice $(B)/sluice --origin $(BENCH_B)/origin
+
+# What a route's allow/deny lists cost (issue 15): instructions per request
+# under callgrind without lists and with 10,000 allow + 300 deny networks,
+# and `sluice -t` time on that config. Rewrites only its section of
+# RESULTS.md (about 15 s). BENCH_ACL_PORT (18280), BENCH_ACL_ARGS.
+BENCH_ACL_PORT	?= 18280
+BENCH_ACL_ARGS	?=
+.PHONY: bench-acl
+bench-acl: all $(BENCH_B)/origin
+	$(call install_missing,valgrind util-linux)
+	taskset -c 1 $(PYTHON) tests/bench/acl_cost.py --sluice $(B)/sluice \
+		--origin $(BENCH_B)/origin --work $(BENCH_B)/run-acl --out $(BENCH_OUT) \
+		--n $(BENCH_N) --port $(BENCH_ACL_PORT) $(BENCH_ACL_ARGS)

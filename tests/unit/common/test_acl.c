@@ -126,3 +126,27 @@ Test(acl, ten_thousand_networks)
 	acl_free(a);
 	free(allow);
 }
+
+/* IPv4 and IPv6 tables apart: short IPv6 prefixes still cover mapped clients. */
+Test(acl, families)
+{
+	struct cidr_conf all6[] = { cidr("::/0") };
+	struct cidr_conf mapped[] = { cidr("::ffff:10.0.0.0/104"), cidr("2001:db8::/64") };
+	struct cidr_conf v4[] = { cidr("10.0.0.0/8") };
+	struct acl *a = acl_build(all6, 1, NULL, 0), *b = acl_build(mapped, 2, NULL, 0);
+	struct acl *c = acl_build(v4, 1, NULL, 0);
+
+	cr_assert_not_null(a);
+	cr_assert_not_null(b);
+	cr_assert_not_null(c);
+	cr_expect(allows(a, "10.1.1.1"), "::/0 covers IPv4 clients too");
+	cr_expect(allows(a, "2001::1"));
+	cr_expect(allows(b, "10.9.9.9"), "an IPv4 network written as mapped IPv6");
+	cr_expect(!allows(b, "11.0.0.1"));
+	cr_expect(allows(b, "2001:db8::77"));
+	cr_expect(!allows(c, "::a00:1"), "::10.0.0.1 is IPv6, not 10.0.0.1");
+	cr_expect(allows(c, "::ffff:10.0.0.1"));
+	acl_free(a);
+	acl_free(b);
+	acl_free(c);
+}
