@@ -4,11 +4,11 @@ preloaded malloc counter; 10x more requests on one TLS connection must not
 raise its allocation count.
 
 Known to fail today (strict xfail, so a fix turns it red until the marker goes):
-the worker makes about 4 allocations per TLS request (malloc/calloc/realloc
-counted by the preloaded shim; 6 with SSL_MODE_RELEASE_BUFFERS, 5 without), and
-they are not yet located: gdb on a worker with one ECDSA certificate shows
-none over 300 keep-alive requests, this setup (RSA + ECDSA, SNI, ALPN) does.
-The plain path (m00009) has none."""
+the worker makes about 7 allocations per TLS keep-alive request, all inside
+libssl (gdb on a worker: 7,344 over 1,000 requests, 4,329 of them through
+CRYPTO_zalloc; about 2 per request go away without SSL_MODE_RELEASE_BUFFERS).
+Debian's libssl is stripped, so the functions are not named yet. The plain
+path (m00009) has none."""
 
 import os
 
