@@ -126,19 +126,27 @@ acl_free(struct acl *a)
 }
 
 int
+acl_addr16(const struct sockaddr *sa, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET)
+		return -1;
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	return 0;
+}
+
+int
 acl_allows(const struct acl *a, const struct sockaddr *sa)
 {
 	uint8_t addr[16];
 
-	if (sa->sa_family == AF_INET6) {
-		memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-	} else if (sa->sa_family == AF_INET) {
-		memset(addr, 0, 10);
-		addr[10] = addr[11] = 0xff;
-		memcpy(addr + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-	} else {
+	if (acl_addr16(sa, addr) == -1)
 		return !a->has_allow;	/* a unix socket peer has no address to list */
-	}
 	return acl_allows16(a, addr);
 }
 

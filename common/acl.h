@@ -28,6 +28,12 @@ void		 acl_free(struct acl *a);
 /* 1 if the address (AF_INET or AF_INET6) may pass, 0 if refused. */
 int		 acl_allows(const struct acl *a, const struct sockaddr *sa);
 
+/*
+ * sa (AF_INET or AF_INET6) as a 16-byte IPv6 address, IPv4 mapped
+ * (::ffff:a.b.c.d). Returns 0, or -1 (all zeros) for another family.
+ */
+int		 acl_addr16(const struct sockaddr *sa, uint8_t out[16]);
+
 /* The same for a 16-byte address in IPv6 form (IPv4 mapped). */
 int		 acl_allows16(const struct acl *a, const uint8_t addr[16]);
 

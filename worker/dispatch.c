@@ -200,15 +200,8 @@ client_addr(struct cconn *c, const struct route_conf *rc)
 		x->client_xff = 1;	/* its text is made only for a log line */
 		return;
 	}
-	memset(x->client16, 0, sizeof(x->client16));
-	if (sa->sa_family == AF_INET6) {
-		memcpy(x->client16, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-	} else if (sa->sa_family == AF_INET) {
-		x->client16[10] = x->client16[11] = 0xff;
-		memcpy(x->client16 + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    4);
-	}
-	/* A unix peer is all zeros: one shared key, and no allow entry covers it. */
+	/* A unix peer is all zeros: one shared key, covered only by ::/0. */
+	(void)acl_addr16(sa, x->client16);
 }
 
 /* The judged address as text, for a log line (x->acl_addr). */

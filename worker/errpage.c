@@ -16,6 +16,7 @@
 #include "worker/worker-t.h"
 
 static const struct error_page_conf *find_page(struct cconn *c, int status);
+static int	own_fields(struct exch *x, int n);
 static enum step page_reply(struct cconn *c, const struct error_page_conf *p, int status,
     int head_only);
 
@@ -89,12 +90,7 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 	n = snprintf(x->scratch, sizeof(x->scratch),
 	    "HTTP/1.1 %d %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n%s",
 	    status, txt, body, x->cli_close ? "Connection: close\r\n" : "");
-	if (in_exch && x->rid_len > 0 && x->route != NULL)
-		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "%.*s%s\r\n",
-		    (int)x->route->rid.iov_len, (const char *)x->route->rid.iov_base, x->rid);
-	if (x->retry_after > 0)
-		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n,
-		    "Retry-After: %u\r\n", x->retry_after);
+	n = own_fields(x, n);
 	n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "\r\n");
 	if (!head_only)
 		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, PAGE_FMT, status, txt,
@@ -105,6 +101,23 @@ errpage_reply(struct cconn *c, int status, int close_after, enum shm_end cause)
 	x->sleft = 1;
 	cconn_timer(c, TP_SEND);
 	return cconn_goto(c, CC_ERRRESP);
+}
+
+/*
+ * After the first n bytes of a head of ours in x->scratch: the route's
+ * request id (set only once a route matched this exchange) and the
+ * Retry-After of a 429. Returns the new length.
+ */
+static int
+own_fields(struct exch *x, int n)
+{
+	if (x->rid_len > 0 && x->route != NULL)
+		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "%.*s%s\r\n",
+		    (int)x->route->rid.iov_len, (const char *)x->route->rid.iov_base, x->rid);
+	if (x->retry_after > 0)
+		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n,
+		    "Retry-After: %u\r\n", x->retry_after);
+	return n;
 }
 
 /* The operator's page for status: the route's error_pages, then the top level's. */
@@ -142,12 +155,7 @@ page_reply(struct cconn *c, const struct error_page_conf *p, int status, int hea
 	n = snprintf(x->scratch, sizeof(x->scratch),
 	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s", status,
 	    errpage_status_text(status), p->ctype, len, x->cli_close ? "Connection: close\r\n" : "");
-	if (x->rid_len > 0 && x->route != NULL)
-		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "%.*s%s\r\n",
-		    (int)x->route->rid.iov_len, (const char *)x->route->rid.iov_base, x->rid);
-	if (x->retry_after > 0)
-		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n,
-		    "Retry-After: %u\r\n", x->retry_after);
+	n = own_fields(x, n);
 	n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "\r\n");
 	v->iov_base = x->scratch;
 	v++->iov_len = (size_t)n;
@@ -189,9 +197,7 @@ errpage_body(struct cconn *c, int status, const char *ctype, char *body, size_t 
 	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n%s", status, errpage_status_text(status), ctype, len,
 	    x->cli_close ? "Connection: close\r\n" : "");
-	if (x->rid_len > 0 && x->route != NULL)
-		n += snprintf(x->scratch + n, sizeof(x->scratch) - (size_t)n, "%.*s%s\r\n",
-		    (int)x->route->rid.iov_len, (const char *)x->route->rid.iov_base, x->rid);
+	n = own_fields(x, n);
 	v->iov_base = x->scratch;
 	v++->iov_len = (size_t)n;
 	if (extra_len > 0) {	/* "Location: ...\r\n": not bounded by scratch */

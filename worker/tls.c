@@ -39,6 +39,7 @@ static void	tls_close(struct xport *t);
 static size_t	gather(char *dst, size_t want, const struct iovec *v, int n, int *vi,
     size_t *off);
 static void	set_error(SSL *ssl, int err);
+static SSL	*xport_ssl(struct xport *t, SSL_CTX *ctx, const char *sni);
 
 const struct xport_ops xport_tls = {
 	.name = "tls",
@@ -52,45 +53,50 @@ const struct xport_ops xport_tls = {
 static char	last_error[160];
 static char	rec[TLS_REC];	/* one record being written; per worker (one thread) */
 
-int
-tls_xport_init(struct xport *t, const struct tls_srv *srv)
+/*
+ * Switches t to a new SSL of ctx on its fd; sni: the name a client sends,
+ * or NULL. Returns the SSL, or NULL (no memory) with t unchanged.
+ */
+static SSL *
+xport_ssl(struct xport *t, SSL_CTX *ctx, const char *sni)
 {
 	struct tls_conn *tc = calloc(1, sizeof(*tc));
 
 	if (tc == NULL)
-		return -1;
-	if ((tc->ssl = SSL_new(tls_srv_ctx(srv))) == NULL || SSL_set_fd(tc->ssl, t->fd) != 1) {
+		return NULL;
+	if ((tc->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(tc->ssl, t->fd) != 1 ||
+	    (sni != NULL && SSL_set_tlsext_host_name(tc->ssl, sni) != 1)) {
 		SSL_free(tc->ssl);
 		free(tc);
 		ERR_clear_error();
-		return -1;
+		return NULL;
 	}
-	SSL_set_accept_state(tc->ssl);
 	t->ctx = tc;
 	t->ops = &xport_tls;
+	return tc->ssl;
+}
+
+int
+tls_xport_init(struct xport *t, const struct tls_srv *srv)
+{
+	SSL *ssl = xport_ssl(t, tls_srv_ctx(srv), NULL);
+
+	if (ssl == NULL)
+		return -1;
+	SSL_set_accept_state(ssl);
 	return 0;
 }
 
 int
 tls_xport_connect(struct xport *t, struct tls_cli *cli)
 {
-	struct tls_conn *tc = calloc(1, sizeof(*tc));
-	const char *sni = tls_cli_sni(cli);
+	SSL *ssl = xport_ssl(t, tls_cli_ctx(cli), tls_cli_sni(cli));
 
-	if (tc == NULL)
+	if (ssl == NULL)
 		return -1;
-	if ((tc->ssl = SSL_new(tls_cli_ctx(cli))) == NULL || SSL_set_fd(tc->ssl, t->fd) != 1 ||
-	    (sni != NULL && SSL_set_tlsext_host_name(tc->ssl, sni) != 1)) {
-		SSL_free(tc->ssl);
-		free(tc);
-		ERR_clear_error();
-		return -1;
-	}
 	if (tls_cli_session(cli) != NULL)
-		(void)SSL_set_session(tc->ssl, tls_cli_session(cli));
-	SSL_set_connect_state(tc->ssl);
-	t->ctx = tc;
-	t->ops = &xport_tls;
+		(void)SSL_set_session(ssl, tls_cli_session(cli));
+	SSL_set_connect_state(ssl);
 	return 0;
 }
 
