@@ -56,6 +56,8 @@ publish_conf(struct shm_seg *seg, const struct conf *c, uint32_t route_base, uin
 			break;
 		}
 		src_slot[i] = (uint32_t)slot;
+		atomic_store_explicit(&shm_source(seg, (uint32_t)slot)->max_conns, s->max_conns,
+		    memory_order_relaxed);
 	}
 	for (i = 0; i < c->nroutes && rc == 0; i++) {
 		const struct route_conf *r = &c->routes[i];

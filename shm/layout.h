@@ -8,6 +8,7 @@
  *   struct shm_wsrc	wsrc[max_workers][max_sources]	(row per worker)
  *   struct shm_source	sources[max_sources]
  *   struct shm_route	routes[max_routes]
+ *   struct shm_wroute	wroute[max_workers][max_routes]	(row per worker, 4.0)
  * Every table starts on a 64-byte boundary and every element is a multiple
  * of 64 bytes, so no two writers share a cache line by accident.
  *
@@ -27,7 +28,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC	UINT64_C(0x3130454349554c53)	/* "SLUICE01" in memory, fixed */
-#define SHM_VER_MAJOR	3	/* incompatible layout */
+#define SHM_VER_MAJOR	4	/* incompatible layout */
 #define SHM_VER_MINOR	0	/* fields appended into reserved space */
 
 #define SHM_CACHE_LINE		64
@@ -113,9 +114,10 @@ enum shm_end {
 	SHM_END_KILLED,		/* 'K' cut by a stop or the graceful deadline */
 	SHM_END_DENIED,		/* 'A' refused by the route's allow/deny: 403 */
 	SHM_END_RATE,		/* 'Q' over the route's rate_limit: 429 */
+	SHM_END_QUEUE,		/* 'W' waited queue_timeout for a max_conns slot: 503 */
 	SHM_END__COUNT
 };
-#define SHM_END_SLOTS		16	/* room in the tables; >= SHM_END__COUNT */
+#define SHM_END_SLOTS		20	/* room in the tables; >= SHM_END__COUNT */
 
 /* shm_route.balancer: same values as enum balancer in common/conf.h. */
 enum shm_lb {
@@ -170,7 +172,11 @@ struct shm_hdr {
 	/* minor 1: with master_pid, the master's identity (pids are reused) */
 	uint64_t		master_start;	/* its /proc/PID/stat starttime, clock ticks
 						 * after boot; 0 = not recorded */
-	uint8_t			reserved[104];
+	/* 4.0: per worker and route (queue counters) */
+	uint64_t		off_wroute;
+	uint32_t		sz_wroute;
+	uint32_t		reserved1;
+	uint8_t			reserved[88];
 };
 
 /*
@@ -216,7 +222,7 @@ struct shm_worker {
 	_Atomic uint64_t	tls_resumed;	/* resumed from a session ticket */
 	_Atomic uint64_t	tls_failed;	/* handshakes that failed (alert, bad record) */
 	_Atomic uint64_t	rl_evictions;	/* rate_limit cells recycled for another key */
-	uint64_t		reserved[5];
+	uint64_t		reserved[1];
 };
 
 /*
@@ -235,10 +241,13 @@ struct shm_wsrc {
 	_Atomic uint64_t	retries;	/* requests that failed here and were retried
 						 * on another source or replayed here */
 	_Atomic uint64_t	lat_sum_us;	/* sum of recorded latencies */
-	uint64_t		reserved[4];
+	/* 4.0: this worker's shares of shm_source.conns and .queued */
+	_Atomic int64_t		conns;		/* connections open to it from this worker */
+	_Atomic int64_t		queued;		/* requests of this worker waiting for it */
+	uint64_t		reserved[2];
 	_Atomic uint64_t	hist[SHM_HIST_BUCKETS];	/* response-head latency, us */
 	_Atomic uint64_t	ends[SHM_END_SLOTS];	/* exchanges that used it, by enum shm_end */
-	uint64_t		reserved1[6];
+	uint64_t		reserved1[2];
 };
 
 /*
@@ -269,12 +278,31 @@ struct shm_source {
 	_Atomic uint32_t	hfails;		/* consecutive failed checks (fall counter) */
 	_Atomic uint32_t	hoks;		/* consecutive good checks (rise counter) */
 	_Atomic uint32_t	hstatus;	/* HTTP status of the last check, 0 = none */
-	uint32_t		reserved0;
+	_Atomic uint32_t	max_conns;	/* 4.0, master: config copy, 0 = no limit */
 	_Atomic uint64_t	hchecks;	/* checks done */
-	uint64_t		reserved1[5];
+	/*
+	 * 4.0: slow start. When the source last came back up (the checker's
+	 * rise, or a passive mark cleared or run out); 0 = never down.
+	 */
+	_Atomic uint64_t	up_since_ms;
+	/*
+	 * 4.0: live DNS (resolve = true). One writer, the resolver, under the
+	 * seqlock aseq (odd while writing): the address in network order
+	 * (IPv4 in a[0]'s first 4 bytes), afam AF_INET/AF_INET6 (0 = none yet),
+	 * agen bumped on every change. Workers copy it under aseq.
+	 */
+	_Atomic uint64_t	aseq;
+	_Atomic uint64_t	a[2];
+	_Atomic uint32_t	afam;
+	_Atomic uint32_t	agen;
 	/* hot, multi-writer: */
 	alignas(SHM_CACHE_LINE) _Atomic int64_t active;	/* requests in flight, all workers */
-	uint64_t		reserved2[7];
+	/* 4.0: max_conns, CAS by workers, shares in shm_wsrc; the master
+	 * subtracts a reaped worker's share */
+	_Atomic int64_t		conns;		/* connections open to it, all workers */
+	_Atomic int64_t		queued;		/* requests waiting that it could take */
+	_Atomic uint64_t	conns_total;	/* connections opened to it, all workers */
+	uint64_t		reserved2[4];
 };
 
 /*
@@ -298,6 +326,20 @@ struct shm_route {
 	uint64_t		reserved1[7];
 };
 
+/*
+ * 4.0: one route's queue as seen by one worker (sources full: max_conns).
+ * Only that worker writes; the master zeroes queued when it reaps it. Rows
+ * follow route slots, which a reload reuses for the new routes.
+ */
+struct shm_wroute {
+	alignas(SHM_CACHE_LINE) _Atomic int64_t queued;	/* requests waiting now */
+	_Atomic uint64_t	q_total;	/* requests that had to wait */
+	_Atomic uint64_t	q_timeouts;	/* of them, answered 503 after queue_timeout */
+	_Atomic uint64_t	q_wait_us;	/* sum of the waits that ended (served or not) */
+	_Atomic uint64_t	q_wait_max_us;	/* the longest wait */
+	uint64_t		reserved[3];
+};
+
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "shm needs lock-free 64-bit atomics");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "shm needs lock-free 32-bit atomics");
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "atomics must not carry a lock");
@@ -306,6 +348,7 @@ _Static_assert(sizeof(struct shm_worker) % SHM_CACHE_LINE == 0, "worker slots ke
 _Static_assert(sizeof(struct shm_wsrc) % SHM_CACHE_LINE == 0, "wsrc blocks keep cache lines");
 _Static_assert(sizeof(struct shm_source) % SHM_CACHE_LINE == 0, "source slots keep cache lines");
 _Static_assert(sizeof(struct shm_route) % SHM_CACHE_LINE == 0, "route slots keep cache lines");
+_Static_assert(sizeof(struct shm_wroute) % SHM_CACHE_LINE == 0, "wroute blocks keep cache lines");
 _Static_assert(SHM_END__COUNT <= SHM_END_SLOTS, "end causes fit the counter tables");
 
 #endif

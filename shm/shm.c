@@ -79,7 +79,8 @@ shm_size(uint32_t max_workers, uint32_t max_sources, uint32_t max_routes)
 	    + (size_t)max_workers * sizeof(struct shm_worker)
 	    + (size_t)max_workers * max_sources * sizeof(struct shm_wsrc)
 	    + (size_t)max_sources * sizeof(struct shm_source)
-	    + (size_t)max_routes * sizeof(struct shm_route);
+	    + (size_t)max_routes * sizeof(struct shm_route)
+	    + (size_t)max_workers * max_routes * sizeof(struct shm_wroute);
 }
 
 /* Fills seg's private view: maxima and table pointers (verified before). */
@@ -97,6 +98,7 @@ layout(struct shm_seg *seg, unsigned char *base, size_t size, uint32_t mw, uint3
 	seg->wsrc = (struct shm_wsrc *)(seg->workers + mw);
 	seg->sources = (struct shm_source *)(seg->wsrc + (size_t)mw * ms);
 	seg->routes = (struct shm_route *)(seg->sources + ms);
+	seg->wroute = (struct shm_wroute *)(seg->routes + mr);
 }
 
 /*
@@ -299,6 +301,8 @@ init_header(struct shm_seg *out, unsigned char *base, size_t size)
 	h->off_wsrc = (uint64_t)((unsigned char *)out->wsrc - base);
 	h->off_sources = (uint64_t)((unsigned char *)out->sources - base);
 	h->off_routes = (uint64_t)((unsigned char *)out->routes - base);
+	h->off_wroute = (uint64_t)((unsigned char *)out->wroute - base);
+	h->sz_wroute = sizeof(struct shm_wroute);
 	h->sz_worker = sizeof(struct shm_worker);
 	h->sz_wsrc = sizeof(struct shm_wsrc);
 	h->sz_source = sizeof(struct shm_source);
@@ -450,7 +454,8 @@ shm_attach_ro(const char *name, struct shm_seg *out, char *err, size_t errlen)
 	}
 	if (h->hdr_size != sizeof(struct shm_hdr) || h->sz_worker != sizeof(struct shm_worker)
 	    || h->sz_wsrc != sizeof(struct shm_wsrc) || h->sz_source != sizeof(struct shm_source)
-	    || h->sz_route != sizeof(struct shm_route) || h->hist_buckets != SHM_HIST_BUCKETS
+	    || h->sz_route != sizeof(struct shm_route)
+	    || h->sz_wroute != sizeof(struct shm_wroute) || h->hist_buckets != SHM_HIST_BUCKETS
 	    || h->hist_sub != SHM_HIST_SUB) {
 		seterr(err, errlen, "shm %s: header or element sizes differ from layout %u.%u",
 		    name, SHM_VER_MAJOR, SHM_VER_MINOR);
@@ -474,7 +479,8 @@ shm_attach_ro(const char *name, struct shm_seg *out, char *err, size_t errlen)
 	    || h->off_workers != (uint64_t)((unsigned char *)out->workers - base)
 	    || h->off_wsrc != (uint64_t)((unsigned char *)out->wsrc - base)
 	    || h->off_sources != (uint64_t)((unsigned char *)out->sources - base)
-	    || h->off_routes != (uint64_t)((unsigned char *)out->routes - base)) {
+	    || h->off_routes != (uint64_t)((unsigned char *)out->routes - base)
+	    || h->off_wroute != (uint64_t)((unsigned char *)out->wroute - base)) {
 		seterr(err, errlen, "shm %s: table offsets do not match its maxima", name);
 		memset(out, 0, sizeof(*out));
 		goto bad;
@@ -788,6 +794,23 @@ shm_worker_reap(struct shm_seg *seg, uint32_t w)
 		atomic_fetch_sub_explicit(&seg->sources[s].active, share, memory_order_relaxed);
 		atomic_store_explicit(&c->active, 0, memory_order_relaxed);
 	}
+	/* Its connections closed with it and its queue is gone: undo both shares. */
+	for (s = 0; s < seg->max_sources; s++) {
+		struct shm_wsrc *c = shm_wsrc(seg, w, s);
+
+		if ((share = atomic_load_explicit(&c->conns, memory_order_relaxed)) != 0) {
+			atomic_fetch_sub_explicit(&seg->sources[s].conns, share,
+			    memory_order_relaxed);
+			atomic_store_explicit(&c->conns, 0, memory_order_relaxed);
+		}
+		if ((share = atomic_load_explicit(&c->queued, memory_order_relaxed)) != 0) {
+			atomic_fetch_sub_explicit(&seg->sources[s].queued, share,
+			    memory_order_relaxed);
+			atomic_store_explicit(&c->queued, 0, memory_order_relaxed);
+		}
+	}
+	for (s = 0; s < seg->max_routes; s++)
+		atomic_store_explicit(&shm_wroute(seg, w, s)->queued, 0, memory_order_relaxed);
 	atomic_store_explicit(&ws->conns_open, 0, memory_order_relaxed);
 	atomic_store_explicit(&ws->state, SHM_W_FREE, memory_order_relaxed);
 	atomic_store_explicit(&ws->pid, 0, memory_order_release);
@@ -910,6 +933,7 @@ shm_end_name(uint32_t cause)
 		[SHM_END_KILLED] = "killed",
 		[SHM_END_DENIED] = "denied",
 		[SHM_END_RATE] = "rate_limited",
+		[SHM_END_QUEUE] = "queue_timeout",
 	};
 
 	return cause < SHM_END__COUNT ? names[cause] : "unknown";

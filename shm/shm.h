@@ -36,6 +36,7 @@ struct shm_seg {
 	struct shm_wsrc		*wsrc;
 	struct shm_source	*sources;
 	struct shm_route	*routes;
+	struct shm_wroute	*wroute;
 };
 
 /* A plain copy of a source's health record (not part of the ABI). */
@@ -194,8 +195,8 @@ void	shm_worker_claim(struct shm_seg *seg, uint32_t w, int32_t pid, uint64_t con
 
 /*
  * Master, after waitpid() reaped worker w: subtracts the worker's share of
- * every source's active count from the global one and zeroes the share,
- * zeroes conns_open, frees the slot (pid 0, SHM_W_FREE). Request and byte
+ * every source's active, conns and queued counts from the global ones and
+ * zeroes the shares, zeroes its route queue lengths and conns_open, frees the slot (pid 0, SHM_W_FREE). Request and byte
  * counters are kept: a respawned worker continues them.
  */
 void	shm_worker_reap(struct shm_seg *seg, uint32_t w);
@@ -262,6 +263,13 @@ shm_route(const struct shm_seg *seg, uint32_t r)
 	return &seg->routes[r];
 }
 
+static inline struct shm_wroute *
+shm_wroute(const struct shm_seg *seg, uint32_t w, uint32_t r)
+{
+	assert(w < seg->max_workers && r < seg->max_routes);
+	return &seg->wroute[(size_t)w * seg->max_routes + r];
+}
+
 /* ---- single-writer counters: no locked RMW on the hot path ---- */
 
 static inline void
@@ -303,6 +311,42 @@ shm_active_dec(const struct shm_seg *seg, uint32_t w, uint32_t s)
 {
 	atomic_fetch_sub_explicit(&shm_source(seg, s)->active, 1, memory_order_relaxed);
 	shm_gauge_add(&shm_wsrc(seg, w, s)->active, -1);
+}
+
+/*
+ * A connection of worker w to source slot s opens / closes (max_conns).
+ * Taking a slot is a CAS on the global count bounded by max (0 = no limit)
+ * and then the worker's share; giving it back goes the other way round. A
+ * worker killed between the two leaves the global count one too high (a
+ * slot lost until the next restart), never one too low: the bound holds.
+ * Returns 1 with the slot taken, 0 when the source is full.
+ */
+static inline int
+shm_conn_take(const struct shm_seg *seg, uint32_t w, uint32_t s, uint32_t max)
+{
+	struct shm_source *src = shm_source(seg, s);
+	int64_t n;
+
+	if (max == 0) {
+		atomic_fetch_add_explicit(&src->conns, 1, memory_order_relaxed);
+	} else {
+		n = atomic_load_explicit(&src->conns, memory_order_relaxed);
+		do {
+			if (n >= (int64_t)max)
+				return 0;
+		} while (!atomic_compare_exchange_weak_explicit(&src->conns, &n, n + 1,
+		    memory_order_acq_rel, memory_order_relaxed));
+	}
+	shm_gauge_add(&shm_wsrc(seg, w, s)->conns, 1);
+	atomic_fetch_add_explicit(&src->conns_total, 1, memory_order_relaxed);
+	return 1;
+}
+
+static inline void
+shm_conn_give(const struct shm_seg *seg, uint32_t w, uint32_t s)
+{
+	shm_gauge_add(&shm_wsrc(seg, w, s)->conns, -1);
+	atomic_fetch_sub_explicit(&shm_source(seg, s)->conns, 1, memory_order_release);
 }
 
 /* Histogram bucket of a latency in microseconds (see layout.h). */

@@ -35,6 +35,7 @@ static const char cause_letters[SHM_END__COUNT] = {
 	[SHM_END_LOOP] = 'V',
 	[SHM_END_DENIED] = 'A',
 	[SHM_END_RATE] = 'Q',
+	[SHM_END_QUEUE] = 'W',
 	[SHM_END_KILLED] = 'K',
 };
 

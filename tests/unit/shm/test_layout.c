@@ -78,12 +78,12 @@ Test(layout, golden_sizes)
 	cr_expect_eq(alignof(struct shm_source), 64);
 	cr_expect_eq(alignof(struct shm_route), 64);
 	cr_expect_eq(SHM_MAGIC, UINT64_C(0x3130454349554c53));
-	cr_expect_eq(SHM_VER_MAJOR, 3);
+	cr_expect_eq(SHM_VER_MAJOR, 4);
 	cr_expect_eq(SHM_VER_MINOR, 0);
 	cr_expect_eq(SHM_HIST_BUCKETS, 114);
 	cr_expect_eq(SHM_NAME_LEN, 64);
 	cr_expect_eq(SHM_ROUTE_SOURCES, 64);
-	cr_expect_eq(shm_size(4, 8, 2), 256 + 4 * 448 + 4 * 8 * 1216 + 8 * 384 + 2 * 768);
+	cr_expect_eq(shm_size(4, 8, 2), 256 + 4 * 448 + 4 * 8 * 1216 + 8 * 384 + 2 * 768 + 4 * 2 * 64);
 }
 
 Test(layout, golden_hdr_offsets)
@@ -117,7 +117,9 @@ Test(layout, golden_hdr_offsets)
 	cr_expect_eq(offsetof(struct shm_hdr, flags), 136);
 	cr_expect_eq(offsetof(struct shm_hdr, reserved0), 140);
 	cr_expect_eq(offsetof(struct shm_hdr, master_start), 144);
-	cr_expect_eq(offsetof(struct shm_hdr, reserved), 152);
+	cr_expect_eq(offsetof(struct shm_hdr, off_wroute), 152);
+	cr_expect_eq(offsetof(struct shm_hdr, sz_wroute), 160);
+	cr_expect_eq(offsetof(struct shm_hdr, reserved), 168);
 }
 
 Test(layout, golden_worker_offsets)
@@ -141,17 +143,17 @@ Test(layout, golden_worker_offsets)
 	cr_expect_eq(offsetof(struct shm_worker, local_errors), 152);
 	cr_expect_eq(offsetof(struct shm_worker, loops), 160);
 	cr_expect_eq(offsetof(struct shm_worker, ends), 168);
-	cr_expect_eq(offsetof(struct shm_worker, base_conns_total), 296);
-	cr_expect_eq(offsetof(struct shm_worker, base_requests), 304);
-	cr_expect_eq(offsetof(struct shm_worker, base_bytes_in), 312);
-	cr_expect_eq(offsetof(struct shm_worker, base_bytes_out), 320);
-	cr_expect_eq(offsetof(struct shm_worker, base_resp), 328);
-	cr_expect_eq(offsetof(struct shm_worker, base_errors), 368);
-	cr_expect_eq(offsetof(struct shm_worker, tls_full), 376);
-	cr_expect_eq(offsetof(struct shm_worker, tls_resumed), 384);
-	cr_expect_eq(offsetof(struct shm_worker, tls_failed), 392);
-	cr_expect_eq(offsetof(struct shm_worker, rl_evictions), 400);
-	cr_expect_eq(offsetof(struct shm_worker, reserved), 408);
+	cr_expect_eq(offsetof(struct shm_worker, base_conns_total), 328);
+	cr_expect_eq(offsetof(struct shm_worker, base_requests), 336);
+	cr_expect_eq(offsetof(struct shm_worker, base_bytes_in), 344);
+	cr_expect_eq(offsetof(struct shm_worker, base_bytes_out), 352);
+	cr_expect_eq(offsetof(struct shm_worker, base_resp), 360);
+	cr_expect_eq(offsetof(struct shm_worker, base_errors), 400);
+	cr_expect_eq(offsetof(struct shm_worker, tls_full), 408);
+	cr_expect_eq(offsetof(struct shm_worker, tls_resumed), 416);
+	cr_expect_eq(offsetof(struct shm_worker, tls_failed), 424);
+	cr_expect_eq(offsetof(struct shm_worker, rl_evictions), 432);
+	cr_expect_eq(offsetof(struct shm_worker, reserved), 440);
 	cr_expect_eq(sizeof(struct shm_worker), 448);
 }
 
@@ -165,10 +167,12 @@ Test(layout, golden_wsrc_offsets)
 	cr_expect_eq(offsetof(struct shm_wsrc, active), 72);
 	cr_expect_eq(offsetof(struct shm_wsrc, retries), 80);
 	cr_expect_eq(offsetof(struct shm_wsrc, lat_sum_us), 88);
-	cr_expect_eq(offsetof(struct shm_wsrc, reserved), 96);
+	cr_expect_eq(offsetof(struct shm_wsrc, conns), 96);
+	cr_expect_eq(offsetof(struct shm_wsrc, queued), 104);
+	cr_expect_eq(offsetof(struct shm_wsrc, reserved), 112);
 	cr_expect_eq(offsetof(struct shm_wsrc, hist), 128);
 	cr_expect_eq(offsetof(struct shm_wsrc, ends), 1040);
-	cr_expect_eq(offsetof(struct shm_wsrc, reserved1), 1168);
+	cr_expect_eq(offsetof(struct shm_wsrc, reserved1), 1200);
 }
 
 Test(layout, golden_source_offsets)
@@ -191,11 +195,18 @@ Test(layout, golden_source_offsets)
 	cr_expect_eq(offsetof(struct shm_source, hfails), 256);
 	cr_expect_eq(offsetof(struct shm_source, hoks), 260);
 	cr_expect_eq(offsetof(struct shm_source, hstatus), 264);
-	cr_expect_eq(offsetof(struct shm_source, reserved0), 268);
+	cr_expect_eq(offsetof(struct shm_source, max_conns), 268);
 	cr_expect_eq(offsetof(struct shm_source, hchecks), 272);
-	cr_expect_eq(offsetof(struct shm_source, reserved1), 280);
+	cr_expect_eq(offsetof(struct shm_source, up_since_ms), 280);
+	cr_expect_eq(offsetof(struct shm_source, aseq), 288);
+	cr_expect_eq(offsetof(struct shm_source, a), 296);
+	cr_expect_eq(offsetof(struct shm_source, afam), 312);
+	cr_expect_eq(offsetof(struct shm_source, agen), 316);
 	cr_expect_eq(offsetof(struct shm_source, active), 320);
-	cr_expect_eq(offsetof(struct shm_source, reserved2), 328);
+	cr_expect_eq(offsetof(struct shm_source, conns), 328);
+	cr_expect_eq(offsetof(struct shm_source, queued), 336);
+	cr_expect_eq(offsetof(struct shm_source, conns_total), 344);
+	cr_expect_eq(offsetof(struct shm_source, reserved2), 352);
 }
 
 Test(layout, golden_route_offsets)
@@ -210,6 +221,16 @@ Test(layout, golden_route_offsets)
 	cr_expect_eq(offsetof(struct shm_route, rr_ticket), 704);
 	cr_expect_eq(offsetof(struct shm_route, reserved1), 712);
 	cr_expect_eq(sizeof(struct shm_route), 768);
+}
+
+Test(layout, golden_wroute_offsets)
+{
+	cr_expect_eq(offsetof(struct shm_wroute, queued), 0);
+	cr_expect_eq(offsetof(struct shm_wroute, q_total), 8);
+	cr_expect_eq(offsetof(struct shm_wroute, q_timeouts), 16);
+	cr_expect_eq(offsetof(struct shm_wroute, q_wait_us), 24);
+	cr_expect_eq(offsetof(struct shm_wroute, q_wait_max_us), 32);
+	cr_expect_eq(sizeof(struct shm_wroute), 64);
 }
 
 Test(layout, hist_buckets)
@@ -296,7 +317,7 @@ Test(layout, attach_refuses_other_version)
 	rw.hdr->ver_minor = 3;
 	cr_expect_eq(shm_attach_ro(name, &ro, err, sizeof(err)), -1);
 	cr_expect_eq(errno, EPROTO);
-	snprintf(want, sizeof(want), "shm %s has layout version 7.3; this program reads 3.x", name);
+	snprintf(want, sizeof(want), "shm %s has layout version 7.3; this program reads 4.x", name);
 	cr_expect_str_eq(err, want);
 
 	/* a newer minor version is fine */
