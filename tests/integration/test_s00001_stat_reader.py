@@ -26,10 +26,10 @@ def need_stat():
     assert os.access(STAT, os.X_OK), "no sluice-stat binary at %s (run make?)" % STAT
 
 
-# Golden layout 3.0 (shm/layout.h; tests/unit/shm/test_layout.c).
+# Golden layout 4.0 (shm/layout.h; tests/unit/shm/test_layout.c).
 MAGIC = 0x3130454349554C53
-VER_MAJOR = 3
-HDR, WORKER, WSRC, SOURCE, ROUTE = 256, 448, 1216, 384, 768
+VER_MAJOR = 4
+HDR, WORKER, WSRC, SOURCE, ROUTE, WROUTE = 256, 448, 1216, 384, 768, 64
 HIST_BUCKETS = 114
 MW, MS, MR = 3, 4, 1
 
@@ -54,7 +54,8 @@ class Segment:
         self.off_wsrc = self.off_workers + MW * WORKER
         self.off_sources = self.off_wsrc + MW * MS * WSRC
         self.off_routes = self.off_sources + MS * SOURCE
-        self.size = self.off_routes + MR * ROUTE
+        self.off_wroute = self.off_routes + MR * ROUTE
+        self.size = self.off_wroute + MW * MR * WROUTE
         self.buf = bytearray(self.size)
 
     def put(self, off, fmt, *v):
@@ -70,6 +71,7 @@ class Segment:
         with open("/proc/self/stat") as f:
             st = f.read()
         self.put(144, "Q", int(st[st.rfind(")") + 2:].split()[19]))
+        self.put(152, "QI", self.off_wroute, WROUTE)     # 4.0: per worker/route queues
 
     def worker(self, w, pid, state, requests, resp):
         o = self.off_workers + w * WORKER
