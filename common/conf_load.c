@@ -73,10 +73,7 @@ static const struct unsupported {
 	const char	*hint;
 } unsupported[] = {
 	{ "sources[].resolve",		NULL,	"live DNS comes with issue 14" },
-	{ "sources[].max_conns",	NULL,	"the cluster-wide connection budget comes with "
-	    "issue 14" },
 	{ "sources[].slow_start",	NULL,	"comes with issue 14" },
-	{ "routes[].queue_timeout",	NULL,	"comes with max_conns, issue 14" },
 	{ "resolver",			NULL,	"live DNS comes with issue 14" },
 	{ NULL,				NULL,	NULL },
 };

@@ -23,6 +23,7 @@
 #include "worker/exch.h"
 #include "worker/lb.h"
 #include "worker/route.h"
+#include "worker/srcaddr.h"
 #include "worker/uconn.h"
 #include "worker/upool.h"
 #include "worker/worker-t.h"
@@ -37,6 +38,7 @@ static const char *client_text(struct cconn *c);
 static int	xff_last_hop(const struct http1_req *q, uint8_t addr[16]);
 static int	rid_char(unsigned char ch);
 static enum step start_backend(struct cconn *c);
+static struct uconn *connect_source(struct worker *w, struct upool *p);
 static int	idempotent(int meth);
 
 enum step
@@ -365,11 +367,7 @@ dispatch_pick(struct cconn *c)
 		if (u != NULL)
 			upool_inuse(p);
 		if (u == NULL) {
-			u = uconn_connect(w, p, &p->src->addr);
-			if (u != NULL) {
-				p->opened++;
-				upool_inuse(p);
-			}
+			u = connect_source(w, p);
 			if (u == NULL && uconn_local_error(errno))
 				return local_shortage(c, p, errno);
 			if (u == NULL) {
@@ -385,6 +383,42 @@ dispatch_pick(struct cconn *c)
 	x->up = u;
 	shm_add(&shm_wsrc(w->ho->shm, w->ho->shm_slot, w->ho->src_slot[p->src_idx])->requests, 1);
 	return start_backend(c);
+}
+
+/*
+ * A new connection to p's source: its address now (srcaddr.h), a slot of
+ * its max_conns, then connect. NULL with errno: EUSERS when the source is
+ * full, EHOSTUNREACH when a resolved source has no address yet, or what
+ * socket/connect said.
+ */
+static struct uconn *
+connect_source(struct worker *w, struct upool *p)
+{
+	const struct addr_conf *a;
+	struct uconn *u;
+	uint32_t gen, slot = w->ho->src_slot[p->src_idx];
+	int saved;
+
+	if ((a = srcaddr_get(w, p->src_idx, &gen)) == NULL) {
+		errno = EHOSTUNREACH;
+		return NULL;
+	}
+	if (!shm_conn_take(w->ho->shm, w->ho->shm_slot, slot, p->src->max_conns)) {
+		errno = EUSERS;
+		return NULL;
+	}
+	if ((u = uconn_connect(w, p, a)) == NULL) {
+		saved = errno;
+		shm_conn_give(w->ho->shm, w->ho->shm_slot, slot);
+		errno = saved;
+		return NULL;
+	}
+	u->held = 1;
+	u->sslot = slot;
+	u->agen = gen;
+	p->opened++;
+	upool_inuse(p);
+	return u;
 }
 
 /* x->up is set (pooled or connecting): count it active, build the head, go. */
@@ -460,10 +494,8 @@ dispatch_failed(struct cconn *c, int err, enum shm_end cause, const char *what)
 		/* The classic keep-alive race: the source closed an idle connection. */
 		log_debug("conn=%llu: pooled connection to %s was closed, replaying",
 		    (unsigned long long)c->id, p->src->name);
-		x->up = uconn_connect(w, p, &p->src->addr);
+		x->up = connect_source(w, p);
 		if (x->up != NULL) {
-			p->opened++;
-			upool_inuse(p);
 			shm_add(&ws->retries, 1);
 			x->reused = 0;
 			x->ups = UP_CONNECT;

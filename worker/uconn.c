@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "common/conf.h"
+#include "common/handoff.h"
+#include "shm/shm.h"
 #include "worker/worker-t.h"
 
 struct uconn *
@@ -73,6 +75,8 @@ uconn_close(struct uconn *u)
 	ev_io_stop(u->w->loop, &u->io);
 	ev_timer_stop(u->w->loop, &u->idle);
 	xport_close(&u->xp);
+	if (u->held)
+		shm_conn_give(u->w->ho->shm, u->w->ho->shm_slot, u->sslot);
 	u->magic = 0;
 	freelist_put(&u->w->fl_uconn, u);
 }

@@ -29,6 +29,9 @@ struct uconn {
 	void		*owner;		/* the client connection using it, or NULL when pooled */
 	uint32_t	 nreq;		/* requests sent on it */
 	uint8_t		 tls_hs;	/* TLS to the source: handshake under way */
+	uint8_t		 held;		/* holds a slot of the source's conns (max_conns) */
+	uint32_t	 sslot;		/* the source's shm slot, when held */
+	uint32_t	 agen;		/* address generation it connected to (srcaddr.h) */
 	ev_tstamp	 expires;	/* Keep-Alive: timeout= from the backend, 0 = none */
 	struct worker	*w;
 };

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "common/conf.h"
+#include "worker/srcaddr.h"
 #include "worker/uconn.h"
 #include "worker/worker-t.h"
 
@@ -65,8 +66,17 @@ void
 upool_tick(struct upool *p, ev_tstamp now, ev_tstamp window)
 {
 	uint32_t want, surplus;
-	struct uconn *u;
+	struct uconn *u, *next;
 
+	/* Connections to an address the resolver no longer publishes go first. */
+	for (u = p->idle; u != NULL; u = next) {
+		next = u->next;
+		if (srcaddr_stale(u->w, p->src_idx, u->agen)) {
+			unlink_idle(u);
+			uconn_close(u);
+			p->stale++;
+		}
+	}
 	if (!p->adaptive)
 		return;
 	if (p->win_end == 0) {
@@ -131,7 +141,8 @@ upool_get(struct upool *p, ev_tstamp now)
 		/* The read watcher stays registered; the caller switches its callback. */
 		ev_timer_stop(u->w->loop, &u->idle);
 		/* Leave a margin so we never send just as the backend times out. */
-		if (u->expires == 0 || u->expires - UPOOL_KA_MARGIN > now)
+		if ((u->expires == 0 || u->expires - UPOOL_KA_MARGIN > now) &&
+		    !srcaddr_stale(u->w, p->src_idx, u->agen))
 			return u;
 		uconn_close(u);
 	}

@@ -34,6 +34,7 @@ struct upool {
 	struct uconn		*tail;		/* LRU: the first to retire */
 	uint64_t		 opened;	/* connections opened (for logs/tests) */
 	uint64_t		 retired;	/* idle ones closed as surplus */
+	uint64_t		 stale;		/* idle ones closed: their address was replaced */
 };
 
 void	upool_init(struct upool *p, const struct source_conf *src, uint32_t src_idx, uint32_t max,

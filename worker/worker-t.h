@@ -43,6 +43,7 @@ struct worker {
 	uint64_t		 rid_s[2];	/* request ids: xorshift128+ seeded by getrandom */
 	uint32_t		 bufsize;	/* size of every I/O buffer */
 	struct rewrite_ctx	*rwctx;		/* reused match state for rewrite rules */
+	struct srcaddr		*sa;		/* per source: resolved address (srcaddr.c) */
 	struct alog		 alog;		/* access log */
 	struct freelist		 fl_buf, fl_cconn, fl_uconn, fl_exch;
 	void			(*conn_closed)(struct worker *w);	/* a client connection

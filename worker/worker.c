@@ -24,6 +24,7 @@
 #include "worker/freelist.h"
 #include "worker/lb.h"
 #include "worker/route.h"
+#include "worker/srcaddr.h"
 #include "worker/uconn.h"
 #include "worker/upool.h"
 
@@ -329,7 +330,8 @@ worker_main(const struct handoff *ho)
 	    (w->rid_s[0] | w->rid_s[1]) == 0)
 		fatalx("%s: no random seed for request ids", __func__);
 	w->rwctx = rewrite_ctx_new();
-	if (w->rwctx == NULL || route_init(c, &w->routes) == -1 || lb_init(w) == -1)
+	if (w->rwctx == NULL || route_init(c, &w->routes) == -1 || lb_init(w) == -1 ||
+	    srcaddr_init(w) == -1)
 		fatalx("%s: out of memory", __func__);
 	for (i = 0; i < ho->nlisten; i++)
 		ev_io_init(&w->acc[i], accept_cb, ho->listen_fd[i], EV_READ);
