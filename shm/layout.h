@@ -244,7 +244,9 @@ struct shm_wsrc {
 	/* 4.0: this worker's shares of shm_source.conns and .queued */
 	_Atomic int64_t		conns;		/* connections open to it from this worker */
 	_Atomic int64_t		queued;		/* requests of this worker waiting for it */
-	uint64_t		reserved[2];
+	_Atomic uint64_t	q_head_ms;	/* when the oldest of them started waiting, 0 = none:
+						 * a freed slot goes to the oldest in the cluster */
+	uint64_t		reserved[1];
 	_Atomic uint64_t	hist[SHM_HIST_BUCKETS];	/* response-head latency, us */
 	_Atomic uint64_t	ends[SHM_END_SLOTS];	/* exchanges that used it, by enum shm_end */
 	uint64_t		reserved1[2];

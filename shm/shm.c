@@ -808,6 +808,7 @@ shm_worker_reap(struct shm_seg *seg, uint32_t w)
 			    memory_order_relaxed);
 			atomic_store_explicit(&c->queued, 0, memory_order_relaxed);
 		}
+		atomic_store_explicit(&c->q_head_ms, 0, memory_order_relaxed);
 	}
 	for (s = 0; s < seg->max_routes; s++)
 		atomic_store_explicit(&shm_wroute(seg, w, s)->queued, 0, memory_order_relaxed);

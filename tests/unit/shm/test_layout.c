@@ -169,7 +169,8 @@ Test(layout, golden_wsrc_offsets)
 	cr_expect_eq(offsetof(struct shm_wsrc, lat_sum_us), 88);
 	cr_expect_eq(offsetof(struct shm_wsrc, conns), 96);
 	cr_expect_eq(offsetof(struct shm_wsrc, queued), 104);
-	cr_expect_eq(offsetof(struct shm_wsrc, reserved), 112);
+	cr_expect_eq(offsetof(struct shm_wsrc, q_head_ms), 112);
+	cr_expect_eq(offsetof(struct shm_wsrc, reserved), 120);
 	cr_expect_eq(offsetof(struct shm_wsrc, hist), 128);
 	cr_expect_eq(offsetof(struct shm_wsrc, ends), 1040);
 	cr_expect_eq(offsetof(struct shm_wsrc, reserved1), 1200);
