@@ -21,6 +21,9 @@ struct handoff {
 	const uint32_t		*src_slot;	/* conf source index -> shm source slot */
 	uint32_t		 route_base;	/* shm route slot of conf route 0 */
 	uint32_t		 shm_slot;	/* this worker's shm worker slot */
+	const int		*wake_fd;	/* per shm worker slot: eventfd that wakes it when
+						 * a max_conns slot frees; -1 or NULL: none */
+	uint32_t		 nwake;
 };
 
 /*

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,6 +61,8 @@ struct gen {
 
 static struct shm_seg	*seg;		/* the segment, created by main() */
 static uint8_t		 wslot_used[SHM_LIMIT_WORKERS];
+static int		*wake_fd;	/* per worker slot (wake_open) */
+static uint32_t		 nwake;
 static pid_t		 checker_pid;	/* health checker, 0 = none */
 static pid_t		 upgrade_pid;	/* new master started by USR2, 0 = none */
 static int		 upgraded;	/* a new master was started at some point */
@@ -85,6 +88,7 @@ spawn_upgraded(void)
 
 static double	now_s(void);
 static void	spawn_one(struct gen *g, uint32_t idx);
+static void	wake_open(const struct shm_seg *s);
 static void	signal_gen(const struct gen *g, int sig);
 static void	reap(struct gen **gens, uint32_t ngens, int stopping);
 static uint32_t	alive(const struct gen *g);
@@ -142,6 +146,8 @@ gen_new(struct conf *c, const int *fds, uint32_t generation, char *err, size_t e
 	g->ho.shm = seg;
 	g->ho.src_slot = g->src_slot;
 	g->ho.route_base = (generation % 2) * half;
+	g->ho.wake_fd = wake_fd;
+	g->ho.nwake = nwake;
 	memcpy(g->ho.listen_fd, fds, c->nlisteners * sizeof(int));
 	if (c->nroutes > half) {
 		snprintf(err, errlen, "%u routes do not fit the shared segment (room for %u); "
@@ -223,6 +229,27 @@ slot_rebase(uint32_t w)
 #undef REBASE
 	/* Published to the new process by fork(), to readers by its pid store. */
 	atomic_thread_fence(memory_order_release);
+}
+
+/*
+ * One eventfd per worker slot, for the max_conns queue: a worker that frees
+ * a slot wakes the worker whose waiter is the oldest (worker/queue.c). Made
+ * once, before any fork, and kept across reloads; close-on-exec, so a new
+ * binary makes its own. Without them, waiters fall back on their retry timer.
+ */
+static void
+wake_open(const struct shm_seg *s)
+{
+	uint32_t i;
+
+	if ((wake_fd = calloc(s->max_workers, sizeof(*wake_fd))) == NULL) {
+		log_warn("max_conns queue: no wake-up descriptors; waiters poll instead");
+		return;
+	}
+	for (i = 0; i < s->max_workers; i++)
+		if ((wake_fd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+			log_warn("max_conns queue: eventfd for worker slot %u", i);
+	nwake = s->max_workers;
 }
 
 static void
@@ -631,6 +658,7 @@ spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *s
 	if (ratelimit_open() == -1)
 		log_warn("rate limits: cannot map their shared table; routes with rate_limit "
 		    "let every request through");
+	wake_open(shm);
 	m.cur = gen_new(conf, fds, 1, err, sizeof(err));
 	if (m.cur == NULL)
 		fatalx("%s", err);

@@ -18,6 +18,7 @@
 #include "worker/cconn.h"
 #include "worker/exch.h"
 #include "worker/lb.h"
+#include "worker/queue.h"
 #include "worker/route.h"
 #include "worker/tls.h"
 #include "worker/uconn.h"
@@ -150,6 +151,8 @@ backend_step(struct cconn *c)
 	enum step r1, r2;
 	int err;
 
+	if (x->ups == UP_QUEUED)
+		return queue_step(c);
 	if (x->ups == UP_CONNECT) {
 		if (!x->up->tls_hs) {
 			if (!(c->ready & RDY_UW)) {
@@ -744,6 +747,9 @@ backend_release(struct cconn *c, int reuse)
 	if (x->up == NULL)
 		return;
 	upool_released(x->up->pool);
+	/* A connection another worker's older waiter needs is closed, not kept. */
+	if (reuse && !queue_keep(w, x->up->pool))
+		reuse = 0;
 	if (reuse)
 		upool_put(x->up, x->route != NULL ? x->route->conf->timeouts.backend_idle :
 		    w->conf->timeouts.backend_idle);

@@ -24,6 +24,7 @@
 #include "shm/shm.h"
 #include "worker/exch.h"
 #include "worker/lb.h"
+#include "worker/queue.h"
 #include "worker/route.h"
 #include "worker/tls.h"
 #include "worker/uconn.h"
@@ -232,6 +233,9 @@ cconn_timer(struct cconn *c, int phase)
 		if (d <= 0)
 			d = 3600;
 		break;
+	case TP_QUEUE:
+		d = c->x->route->conf->queue_timeout;
+		break;
 	default:
 		c->tmo_phase = TP_NONE;	/* an armed timer finds nothing to do */
 		return;
@@ -328,6 +332,8 @@ on_timeout(struct cconn *c)
 		    (unsigned long long)c->id, c->w->conf->timeouts.client_header);
 		return errpage_reply(c, 408, 1, SHM_END_CLI_TIMEOUT);
 	case CC_EXCH:
+		if (x->ups == UP_QUEUED)
+			return queue_expired(c);
 		if (x->ups == UP_CONNECT)
 			return dispatch_failed(c, ETIMEDOUT, SHM_END_SRV_TIMEOUT, "connect timed out");
 		if (x->ups < UP_RECV_BODY && !x->sent_client) {

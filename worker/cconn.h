@@ -40,6 +40,7 @@ enum tmo_phase {
 	TP_BACKEND,		/* backend_response, idle while exchanging */
 	TP_SEND,		/* backend_response, idle while the client reads */
 	TP_TUNNEL,		/* timeouts.tunnel */
+	TP_QUEUE,		/* the route's queue_timeout, waiting for a max_conns slot */
 	TP__COUNT
 };
 

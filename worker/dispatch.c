@@ -22,6 +22,7 @@
 #include "worker/cconn.h"
 #include "worker/exch.h"
 #include "worker/lb.h"
+#include "worker/queue.h"
 #include "worker/route.h"
 #include "worker/srcaddr.h"
 #include "worker/uconn.h"
@@ -339,14 +340,35 @@ dispatch_pick(struct cconn *c)
 	ev_tstamp now = ev_now(w->loop);
 	struct upool *p;
 	struct uconn *u;
-	int probe;
+	uint64_t full = 0;	/* positions found at max_conns */
+	int probe, fresh = 0;
 
 	for (;;) {
-		if (x->attempts > rc->retries)
+		if (x->attempts > rc->retries) {
+			queue_leave(c, 0);
 			return errpage_reply(c, 502, x->rq_mode != BODY_NONE, SHM_END_SRV_CONNECT);
-		x->ri = lb_pick(w, x->route, &c->peer_sa.sa, x->tried, &probe);
-		if (x->ri < 0)
+		}
+		x->ri = lb_pick(w, x->route, &c->peer_sa.sa, x->tried | full, &probe);
+		if (x->ri < 0 && full != 0)
+			return queue_wait(c, full);	/* every candidate left is at max_conns */
+		if (x->ri < 0) {
+			queue_leave(c, 0);
 			return errpage_reply(c, 502, x->rq_mode != BODY_NONE, SHM_END_SRV_CONNECT);
+		}
+		p = &x->route->pools[x->ri];
+		u = upool_get(p, now);
+		if (u == NULL && p->src->max_conns > 0) {
+			/* A newcomer queues behind those waiting; a waiter takes a slot. */
+			if (!x->queued && queue_others_wait(w, w->ho->src_slot[p->src_idx]))
+				errno = EUSERS;
+			else
+				u = connect_source(w, p);
+			if (u == NULL && errno == EUSERS) {
+				full |= UINT64_C(1) << x->ri;
+				continue;
+			}
+			fresh = 1;
+		}
 		if (x->retry_from >= 0) {
 			/* The source that failed is retried away from: count it there. */
 			shm_add(&shm_wsrc(w->ho->shm, w->ho->shm_slot,
@@ -356,30 +378,31 @@ dispatch_pick(struct cconn *c)
 		x->probe = probe != 0;
 		x->tried |= UINT64_C(1) << x->ri;
 		x->attempts++;
-		p = &x->route->pools[x->ri];
 		x->src_name = p->src->name;
 		x->src_idx = (int)p->src_idx;
 		if (x->t_up_start == 0)
 			x->t_up_start = now;
-		u = upool_get(p, now);
-		x->reused = u != NULL;
-		x->ups = u != NULL ? UP_SEND : UP_CONNECT;
-		if (u != NULL)
+		x->reused = u != NULL && !fresh;
+		x->ups = x->reused ? UP_SEND : UP_CONNECT;
+		if (x->reused)
 			upool_inuse(p);
-		if (u == NULL) {
+		if (u == NULL && !fresh)
 			u = connect_source(w, p);
-			if (u == NULL && uconn_local_error(errno))
+		if (u == NULL) {
+			if (uconn_local_error(errno)) {
+				queue_leave(c, 0);
 				return local_shortage(c, p, errno);
-			if (u == NULL) {
-				log_warn("conn=%llu: source %s (%s): connect", (unsigned long long)c->id,
-				    p->src->name, p->src->addr.text);
-				lb_failed(w, p->src_idx, SHM_R_CONNECT);
-				x->retry_from = (int)p->src_idx;
-				continue;
 			}
+			log_warn("conn=%llu: source %s (%s): connect", (unsigned long long)c->id,
+			    p->src->name, p->src->addr.text);
+			lb_failed(w, p->src_idx, SHM_R_CONNECT);
+			x->retry_from = (int)p->src_idx;
+			fresh = 0;
+			continue;
 		}
 		break;
 	}
+	queue_leave(c, 0);
 	x->up = u;
 	shm_add(&shm_wsrc(w->ho->shm, w->ho->shm_slot, w->ho->src_slot[p->src_idx])->requests, 1);
 	return start_backend(c);

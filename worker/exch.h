@@ -61,6 +61,7 @@ enum body_mode {
  */
 enum up_state {
 	UP_NONE = 0,		/* no source yet (or between retries) */
+	UP_QUEUED,		/* waiting for a max_conns slot (queue.c) */
 	UP_CONNECT,		/* non-blocking connect in progress */
 	UP_SEND,		/* head and body going out, no response byte yet */
 	UP_RECV_HEAD,		/* waiting for (or reading) the response head */
@@ -163,6 +164,13 @@ struct exch {
 	uint8_t			 client16[16];	/* that address, IPv6 form (IPv4 mapped) */
 	uint8_t			 client_xff;	/* it came from X-Forwarded-For */
 	uint32_t		 retry_after;	/* our 429/503: Retry-After seconds, or 0 */
+	/* max_conns queue (queue.c) */
+	struct cconn		*qnext, *qprev;	/* the route's waiters, oldest first */
+	uint64_t		 qmask;		/* route positions it waits for */
+	uint64_t		 q_ms;		/* when it started waiting, shm clock */
+	ev_tstamp		 q_t0;		/* the same, loop clock */
+	uint8_t			 queued;	/* in the route's queue */
+	uint8_t			 qkick;		/* woken: try to get a source again */
 	/* followed by hdrs[maxh], rhdrs[maxh], qiov[2*maxh+extra], siov[maxh+extra],
 	 * target[tcap], npath[tcap], rpath[tcap], lines[LINES_CAP] */
 };

@@ -32,6 +32,8 @@ struct route_rt {
 	uint32_t		 rr_len;
 	uint64_t		 rr_mask;	/* usable set rr_sched was built for */
 	struct route_idx	*idx;		/* lookup index of the whole array; owned by element 0 */
+	struct cconn		*qhead, *qtail;	/* waiting for a max_conns slot (queue.c) */
+	uint32_t		 qlen;
 };
 
 /*

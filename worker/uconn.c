@@ -13,6 +13,8 @@
 #include "common/conf.h"
 #include "common/handoff.h"
 #include "shm/shm.h"
+#include "worker/queue.h"
+#include "worker/upool.h"
 #include "worker/worker-t.h"
 
 struct uconn *
@@ -75,8 +77,10 @@ uconn_close(struct uconn *u)
 	ev_io_stop(u->w->loop, &u->io);
 	ev_timer_stop(u->w->loop, &u->idle);
 	xport_close(&u->xp);
-	if (u->held)
+	if (u->held) {
 		shm_conn_give(u->w->ho->shm, u->w->ho->shm_slot, u->sslot);
+		queue_slot_freed(u->w, u->pool->src_idx);
+	}
 	u->magic = 0;
 	freelist_put(&u->w->fl_uconn, u);
 }

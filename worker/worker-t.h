@@ -44,6 +44,10 @@ struct worker {
 	uint32_t		 bufsize;	/* size of every I/O buffer */
 	struct rewrite_ctx	*rwctx;		/* reused match state for rewrite rules */
 	struct srcaddr		*sa;		/* per source: resolved address (srcaddr.c) */
+	ev_io			 q_wake;	/* max_conns queue: our eventfd, a slot freed */
+	ev_timer		 q_retry;	/* while requests wait: retry the heads */
+	uint32_t		*lq;		/* per conf source: requests here waiting for it */
+	uint32_t		 nqueued;	/* requests here waiting, all routes */
 	struct alog		 alog;		/* access log */
 	struct freelist		 fl_buf, fl_cconn, fl_uconn, fl_exch;
 	void			(*conn_closed)(struct worker *w);	/* a client connection

@@ -23,6 +23,7 @@
 #include "worker/cconn.h"
 #include "worker/freelist.h"
 #include "worker/lb.h"
+#include "worker/queue.h"
 #include "worker/route.h"
 #include "worker/srcaddr.h"
 #include "worker/uconn.h"
@@ -162,6 +163,7 @@ pool_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		for (j = 0; j < w->conf->routes[i].nsources; j++)
 			upool_tick(&w->routes[i].pools[j], now,
 			    w->conf->routes[i].timeouts.backend_idle);
+	queue_check(w);
 }
 
 /* The back-off is over: accept again unless another hold is still on. */
@@ -331,7 +333,7 @@ worker_main(const struct handoff *ho)
 		fatalx("%s: no random seed for request ids", __func__);
 	w->rwctx = rewrite_ctx_new();
 	if (w->rwctx == NULL || route_init(c, &w->routes) == -1 || lb_init(w) == -1 ||
-	    srcaddr_init(w) == -1)
+	    srcaddr_init(w) == -1 || queue_init(w) == -1)
 		fatalx("%s: out of memory", __func__);
 	for (i = 0; i < ho->nlisten; i++)
 		ev_io_init(&w->acc[i], accept_cb, ho->listen_fd[i], EV_READ);

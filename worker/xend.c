@@ -15,6 +15,7 @@
 #include "worker/alog.h"
 #include "worker/cconn.h"
 #include "worker/exch.h"
+#include "worker/queue.h"
 #include "worker/tls.h"
 #include "worker/worker-t.h"
 
@@ -68,6 +69,8 @@ xend_phase_letter(const struct cconn *c)
 		return 'R';
 	if (x->ups == UP_DONE)
 		return '-';
+	if (x->cause == SHM_END_QUEUE || x->ups == UP_QUEUED)
+		return 'Q';	/* waiting for a max_conns slot */
 	if (x->ours && x->ups == UP_NONE)
 		/* Every source failed to connect (retries spent): that was the phase. */
 		return x->cause == SHM_END_SRV_CONNECT || x->cause == SHM_END_SRV_TIMEOUT ||
@@ -96,6 +99,7 @@ xend_finish(struct cconn *c, int reuse_up)
 	char term[3];
 
 	EXCH_CHECK(x);
+	queue_leave(c, 2);
 	if (x->started) {
 		struct shm_worker *sw = shm_worker(w->ho->shm, w->ho->shm_slot);
 		int cls = shm_status_class(x->status ? x->status : 499);

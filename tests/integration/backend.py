@@ -18,6 +18,12 @@ Counters (reported by /__stats):
   requests  request heads received on any path except /__stats and /__reset
             (a request dropped by --drop-after still counts);
   open      connections open right now (control connections included).
+  conns     connections open right now whose first request was not a control
+            path (the proxy's), and conns_max: the most open at once since
+            the start or the last /__reset (which sets it to conns). A
+            connection whose peer has already closed it (EOF waiting unread
+            while its thread has not got to it yet) is not counted as open
+            when a new one arrives: the proxy no longer holds it.
 
 Endpoints (any method; every response carries "X-Backend: NAME"; HEAD gets the
 same head as GET and no body):
@@ -74,6 +80,7 @@ Options:
 import argparse
 import hashlib
 import json
+import select
 import socket
 import sys
 import threading
@@ -111,6 +118,17 @@ def sha256_of_stream(n, seed="0"):
     for p in byte_stream(n, seed):
         h.update(p)
     return h.hexdigest()
+
+
+def peer_closed(s):
+    """Has the peer closed s (its FIN or a reset arrived)? Never reads or blocks."""
+    p = select.poll()
+    try:
+        p.register(s, select.POLLRDHUP)
+        ev = p.poll(0)
+    except (OSError, ValueError):
+        return True
+    return any(e & (select.POLLRDHUP | select.POLLHUP | select.POLLERR) for _, e in ev)
 
 
 class ConnClosed(Exception):
@@ -203,6 +221,9 @@ class Backend:
         self.accepts = 0
         self.requests = 0
         self.open = 0
+        self.conns = 0
+        self.conns_max = 0
+        self.data_socks = set()
         self.conn_seq = 0
         self.ws_sessions = 0
         self.ws_eof = 0
@@ -250,6 +271,7 @@ class Backend:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         r = Reader(s)
         nreq = 0
+        data = False
         try:
             while True:
                 # Waiting for a request head: the idle period of a keep-alive connection.
@@ -269,6 +291,12 @@ class Backend:
                         self.accepts -= 1
                     if not control:
                         self.requests += 1
+                    if not control and nreq == 1:
+                        data = True
+                        live = 1 + sum(1 for o in self.data_socks if not peer_closed(o))
+                        self.data_socks.add(s)
+                        self.conns = len(self.data_socks)
+                        self.conns_max = max(self.conns_max, live)
                 if (not control and self.drop_after is not None and
                     nreq > self.drop_after):
                     return
@@ -281,6 +309,9 @@ class Backend:
         finally:
             with self.lock:
                 self.open -= 1
+                if data:
+                    self.data_socks.discard(s)
+                    self.conns = len(self.data_socks)
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -464,6 +495,7 @@ class Backend:
             with self.lock:
                 doc = {"name": self.name, "accepts": self.accepts,
                        "requests": self.requests, "open": self.open,
+                       "conns": self.conns, "conns_max": self.conns_max,
                        "ws_sessions": self.ws_sessions, "ws_eof": self.ws_eof,
                        "health_checks": self.health_checks}
             self.send_simple(s, req, 200, json.dumps(doc).encode(), keep, "application/json")
@@ -471,6 +503,7 @@ class Backend:
             with self.lock:
                 self.accepts = 0
                 self.requests = 0
+                self.conns_max = self.conns
             self.send_simple(s, req, 200, b"reset\n", keep)
         elif p == "/__health":
             with self.lock:

@@ -51,7 +51,7 @@ class Env:
             srcs = [(s.name, s.address) if isinstance(s, harness.BackendProc) else s
                     for s in sources]
             if routes is None:
-                routes = [{"host": "*", "path": "/", "sources": [n for n, _ in srcs]}]
+                routes = [{"host": "*", "path": "/", "sources": [s[0] for s in srcs]}]
             conf_text = self.config(port, srcs, routes, **kw)
         s = harness.Sluice(self.dir, conf_text, port, name=name, extra_env=extra_env)
         self.sluices.append(s)

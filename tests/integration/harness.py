@@ -160,7 +160,7 @@ class Raw:
 
 def make_config(testdir, port, sources, routes, workers=2, timeouts=None, level="info",
                 extra=None):
-    """A whole sluice config. sources: list of (name, "host:port"); routes: list of
+    """A whole sluice config. sources: list of (name, "host:port"[, {more keys}]); routes: list of
     dicts (route groups); timeouts: dict merged over the test defaults; extra: dict
     of further top-level settings."""
     t = {"backend_connect": 1, "backend_response": 2}
@@ -172,7 +172,8 @@ def make_config(testdir, port, sources, routes, workers=2, timeouts=None, level=
         "log": {"error": "stderr", "level": level},
         "timeouts": t,
         "listeners": [{"address": "127.0.0.1:%d" % port}],
-        "sources": [{"name": n, "address": a} for n, a in sources],
+        "sources": [dict({"name": s[0], "address": s[1]}, **(s[2] if len(s) > 2 else {}))
+                    for s in sources],
         "routes": routes,
     }
     top.update(extra or {})
