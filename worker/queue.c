@@ -22,6 +22,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/conf.h"
@@ -32,6 +33,7 @@
 #include "worker/route.h"
 #include "worker/upool.h"
 #include "worker/worker-t.h"
+#include "worker/xport.h"
 
 #define QUEUE_RETRY	0.05	/* seconds between retries of the heads while waiting */
 /*
@@ -214,9 +216,27 @@ enum step
 queue_step(struct cconn *c)
 {
 	struct exch *x = c->x;
+	ssize_t n;
+	char ch;
 
-	if (!x->qkick)
+	if (!x->qkick) {
+		/*
+		 * A client that goes away leaves the queue at once. Plain TCP only:
+		 * a peek shows whether what is readable is the end; bytes (the
+		 * body, a pipelined request) wait, and the interest goes (arm()).
+		 */
+		if (!(c->ready & RDY_CR)) {
+			if (c->xp.ops == &xport_tcp)
+				c->want |= RDY_CR;
+			return STEP_AGAIN;
+		}
+		if (c->xp.ops == &xport_tcp &&
+		    ((n = recv(c->xp.fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT)) == 0 ||
+		    (n == -1 && errno == ECONNRESET)))
+			return cconn_fail(c, SHM_END_CLI_ABORT, "client closed while waiting "
+			    "for a max_conns slot");
 		return STEP_AGAIN;
+	}
 	x->qkick = 0;
 	return dispatch_pick(c);
 }
@@ -248,7 +268,7 @@ queue_leave(struct cconn *c, int why)
 	x->qkick = 0;
 	count(c, x->qmask, 0);
 	x->qmask = 0;
-	if (x->ups == UP_QUEUED)
+	if (x->ups == UP_QUEUED && why != 2)	/* closing: the log says where it was */
 		x->ups = UP_NONE;
 	us = (uint64_t)llround((ev_now(w->loop) - x->q_t0) * 1e6);
 	shm_gauge_add(&wr->queued, -1);

@@ -189,3 +189,36 @@ def test_kill9_worker_gives_its_share_back(env):
     res2 = clients(s.port, 8, timeout=20)
     assert [x[0] for x in res2] == [200] * 8, res2
     assert a.stats()["conns_max"] == 4, a.stats()
+
+
+@pytest.mark.limit(60)
+def test_client_gone_leaves_the_queue(env):
+    """A waiting client that closes is out of the queue at once (not at queue_timeout):
+    the route's queue is empty again, the log says term=CQ, and the slot goes on to the
+    next waiter."""
+    a = env.backend("a")
+    slow(a, 2)
+    s = env.sluice([("a", a.address, {"max_conns": 1})],
+                   routes=[{"host": "*", "path": "/", "sources": ["a"], "queue_timeout": 30}],
+                   workers=1, timeouts={"backend_response": 10},
+                   extra={"log": {"error": "stderr", "level": "info",
+                                  "access": str(env.dir / "access.log")}})
+    first = []
+    holder = threading.Thread(target=lambda: first.extend(clients(s.port, 1, timeout=10)))
+    holder.start()
+    assert wait_until(lambda: a.stats()["conns"] == 1, 5)
+    gone = HttpConn(s.port, timeout=5)
+    gone.sock.sendall(b"GET /gone HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert wait_until(lambda: route_stat(stat_json(s))["queued"] == 1, 3)
+    gone.close()
+    assert wait_until(lambda: route_stat(stat_json(s))["queued"] == 0, 1.5), \
+        route_stat(stat_json(s))
+    holder.join(15)
+    assert [x[0] for x in first] == [200]
+    assert a.stats()["requests"] == 1       # the one that left never reached the source
+    d = stat_json(s)
+    assert d["totals"]["ends"]["client_abort"] == 1, d["totals"]["ends"]
+    assert route_stat(d)["queue_timeouts"] == 0
+    assert wait_until(lambda: "/gone" in (env.dir / "access.log").read_text(), 3)
+    line = [l for l in (env.dir / "access.log").read_text().splitlines() if "/gone" in l]
+    assert len(line) == 1 and "term=CQ" in line[0], line
