@@ -48,7 +48,7 @@ def clients(port, n, path="/", timeout=60, per_client=1):
                 with lock:
                     out.append((r.status, {k.lower(): v for k, v in r.headers},
                                 time.monotonic() - t0))
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, EOFError) as e:
             with lock:
                 out.append((None, {}, repr(e)))
         finally:
