@@ -173,9 +173,10 @@ def test_kill9_worker_gives_its_share_back(env):
     assert wait_until(lambda: len(set(s.wait_workers(2)) - set(w0)) == 1, 10)
     t.join(60)
     assert not t.is_alive()
-    ok = [x for x in res if x[0] == 200]
-    # The victim's clients lost their connections; every other request was served.
-    assert len(ok) >= 4, res
+    # The victim's clients lost their connections (how many: where the kernel put
+    # them); every other request was served, none got an error status.
+    assert len(res) == 12 and all(x[0] in (200, None) for x in res), res
+    assert any(x[0] is None for x in res), res
     assert a.stats()["conns_max"] <= 4
     # Back to rest: no one queued, and the count is what the pools hold (at most 4),
     # matching what the source sees open.
