@@ -2,7 +2,7 @@
 
 B	?= build
 CC	?= cc
-PKGS	 = libconfig oniguruma openssl
+PKGS	 = libconfig oniguruma openssl libcares
 CFLAGS_BASE = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
 	-Wsign-compare -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -I. -g
@@ -33,7 +33,7 @@ TOOLS_BIN  = $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%) \
 	$(SHIM_SRC:tests/tools/%_shim.c=$(B)/tools/%.so)
 
 # Debian packages: what building needs, and what testing adds.
-DEB_BUILD = gcc make pkg-config libev-dev libconfig-dev libonig-dev libssl-dev
+DEB_BUILD = gcc make pkg-config libev-dev libconfig-dev libonig-dev libssl-dev libc-ares-dev
 DEB_TEST  = libcriterion-dev curl python3 python3-pytest python3-prometheus-client procps openssl sslscan groff-base
 
 PREFIX	?= /usr/local

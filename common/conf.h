@@ -15,6 +15,8 @@
 
 #define CONF_NAME_MAX	64	/* source names, header names */
 #define CONF_STR_MAX	512	/* paths, header values, regexes, hosts */
+#define CONF_NS_MAX	8	/* resolver.nameservers entries */
+#define CONF_NS_LEN	48	/* "[ipv6]:port" */
 #define CONF_LIST_MAX	256	/* max listeners/sources/routes/rules per list */
 #define CONF_ROUTE_SOURCES_MAX	64	/* sources one route may balance over */
 #define CONF_UPGRADE_MAX	8	/* Upgrade tokens one route may allow */
@@ -98,7 +100,8 @@ struct source_conf {
 	uint32_t	 max_fails;		/* default 1; 0 = never marked down passively */
 	double		 fail_timeout;		/* seconds, default 10 */
 	bool		 backup;
-	bool		 resolve;		/* not supported yet (issue 14) */
+	bool		 resolve;		/* re-resolve the name while running (master/resolve.c);
+						 * addr.len = 0 when it did not resolve at load */
 	uint32_t	 max_conns;		/* not supported yet (issue 14) */
 	double		 slow_start;		/* not supported yet (issue 14) */
 	struct source_tls_conf tls;
@@ -270,8 +273,12 @@ struct conf {
 	uint32_t		 nroutes;	/* >= 1 */
 	struct error_page_conf	*error_pages;	/* for answers of no route, or a route without */
 	uint32_t		 nerror_pages;
-	struct resolver_conf {			/* not supported yet (issue 14) */
-		double		 valid, timeout;
+	struct resolver_conf {			/* live DNS (resolve = true sources) */
+		/* "ip:port" or "[ipv6]:port", as c-ares takes them; none: resolv.conf */
+		char		 nameservers[CONF_NS_MAX][CONF_NS_LEN];
+		uint32_t	 nnameservers;
+		double		 valid;		/* seconds, cap on a record's TTL; default 30 */
+		double		 timeout;	/* seconds one query waits; default 2 */
 	}			 resolver;
 };
 

@@ -72,9 +72,7 @@ static const struct unsupported {
 	unsup_fn	*when;
 	const char	*hint;
 } unsupported[] = {
-	{ "sources[].resolve",		NULL,	"live DNS comes with issue 14" },
 	{ "sources[].slow_start",	NULL,	"comes with issue 14" },
-	{ "resolver",			NULL,	"live DNS comes with issue 14" },
 	{ NULL,				NULL,	NULL },
 };
 
@@ -189,8 +187,10 @@ static void	fn_statuses(struct ld *ld, const config_setting_t *s, const struct c
 static void	check_error_page(struct ld *ld, const config_setting_t *s, void *base,
     const char *where);
 static void	free_error_pages(struct error_page_conf *p, uint32_t n);
-static void	fn_any_array(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
+static void	fn_nameservers(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
+static bool	resolve_later(const config_setting_t *s);
+static bool	host_is_literal(const char *text);
 static void	fn_rl_rate(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
     void *base, const char *where);
 static void	fn_rl_key(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd,
@@ -366,10 +366,11 @@ static const struct cf_cmd rate_limit_cmds[] = {
 
 static const struct cf_group rate_limit_group = { rate_limit_cmds, 0, 0, check_rate_limit };
 
-/* nameservers is validated as any array; the feature is not built (issue 14). */
+/* Live DNS for sources with resolve = true (master/resolve.c). */
 static const struct cf_cmd resolver_cmds[] = {
-	K_FN("nameservers", struct resolver_conf, valid, valid, 0, fn_any_array,
-	    "an array of \"ip:port\" strings"),
+	K_FN("nameservers", struct resolver_conf, nameservers, nnameservers, 0, fn_nameservers,
+	    "an array of at most 8 nameserver addresses \"ip:port\", \"ip\" (port 53) "
+	    "or \"[ipv6]:port\""),
 	K_DUR("valid", struct resolver_conf, valid, 30),
 	K_DUR("timeout", struct resolver_conf, timeout, 2),
 	K_END
@@ -1177,6 +1178,17 @@ parse_value(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, 
 		v = config_setting_get_string(s);
 		if (parse_addr(v, FIELD(base, cmd->off, struct addr_conf), &why, &unresolved) == 0)
 			return;
+		if (unresolved && resolve_later(s)) {
+			/* The resolver process finds it; until then the source has no address. */
+			struct addr_conf *a = FIELD(base, cmd->off, struct addr_conf);
+
+			memcpy(a->text, v, strlen(v) + 1);
+			memcpy(a->hostport, v, strlen(v) + 1);
+			warn_at(ld, s, "%s: %s does not resolve now (%s); with resolve = true the "
+			    "source has no address until the resolver finds one", where,
+			    quote(v, got, sizeof(got)), why);
+			return;
+		}
 		if (unresolved)
 			err_at(ld, s, "%s: cannot resolve %s: %s", where,
 			    quote(v, got, sizeof(got)), why);
@@ -1728,6 +1740,14 @@ check_source(struct ld *ld, const config_setting_t *s, void *base, const char *w
 	const struct source_conf *src = base, *o;
 	const config_setting_t *first;
 
+	if (src->resolve && src->addr.text[0] != '\0') {
+		if (strncmp(src->addr.text, "unix:", 5) == 0)
+			err_at(ld, config_setting_get_member(s, "resolve"), "%s.resolve: expected "
+			    "false for a unix: address (nothing to resolve)", where);
+		else if (host_is_literal(src->addr.text))
+			warn_at(ld, config_setting_get_member(s, "resolve"), "%s.resolve: %s is an "
+			    "IP address; there is no name to re-resolve", where, src->addr.text);
+	}
 	if (src->name[0] == '\0')
 		return;
 	for (o = ld->c->sources; o < src; o++) {
@@ -2353,14 +2373,110 @@ check_error_page(struct ld *ld, const config_setting_t *s, void *base, const cha
 		p->rid_at[p->nrid++] = (uint32_t)(hit - p->data);
 }
 
-/* An array of strings, kept nowhere (a key whose feature is not built). */
+/*
+ * resolver.nameservers: "ip:port", "ip" (port 53), "[ipv6]:port" or "[ipv6]"
+ * (a bare IPv6 address is taken too), stored as c-ares's
+ * ares_set_servers_ports_csv() reads them: "ip:port", "[ipv6]:port".
+ * Absent: none stored, c-ares reads /etc/resolv.conf.
+ */
 static void
-fn_any_array(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
+fn_nameservers(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, void *base,
     const char *where)
 {
-	(void)base;
-	if (s != NULL)
-		(void)str_list(ld, s, where, cmd->expect);
+	char (*ns)[CONF_NS_LEN] = (char (*)[CONF_NS_LEN])(void *)((char *)base + cmd->off);
+	uint32_t *n = FIELD(base, cmd->off_n, uint32_t);
+	unsigned char bin[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN + 1], q[GOT_MAX];
+	const char *v, *h, *he, *port;
+	unsigned long pn;
+	int cnt, i, v6;
+	size_t hl;
+
+	*n = 0;
+	if (s == NULL)
+		return;
+	if ((cnt = str_list_max(ld, s, where, cmd->expect, CONF_NS_MAX)) < 0)
+		return;
+	for (i = 0; i < cnt; i++) {
+		v = config_setting_get_string_elem(s, i);
+		port = NULL;
+		if (v[0] == '[') {
+			h = v + 1;
+			he = strchr(h, ']');
+			if (he != NULL && he[1] == ':')
+				port = he + 2;
+			else if (he != NULL && he[1] != '\0')
+				he = NULL;
+			v6 = 1;
+		} else if ((he = strchr(v, ':')) != NULL && strchr(he + 1, ':') != NULL) {
+			h = v;		/* bare IPv6 */
+			he = v + strlen(v);
+			v6 = 1;
+		} else {
+			h = v;
+			if (he != NULL)
+				port = he + 1;
+			else
+				he = v + strlen(v);
+			v6 = 0;
+		}
+		pn = 53;
+		if (he != NULL && port != NULL) {
+			char *end;
+
+			errno = 0;
+			pn = *port >= '0' && *port <= '9' ? strtoul(port, &end, 10) : 0;
+			if (errno != 0 || *end != '\0')
+				pn = 0;
+		}
+		hl = he != NULL ? (size_t)(he - h) : 0;
+		if (he == NULL || hl == 0 || hl >= sizeof(host) || pn < 1 || pn > 65535)
+			goto bad;
+		memcpy(host, h, hl);
+		host[hl] = '\0';
+		if (inet_pton(v6 ? AF_INET6 : AF_INET, host, bin) != 1)
+			goto bad;
+		snprintf(ns[*n], CONF_NS_LEN, v6 ? "[%s]:%lu" : "%s:%lu", host, pn);
+		(*n)++;
+		continue;
+bad:
+		err_at(ld, config_setting_get_elem(s, (unsigned)i), "%s[%d]: expected a nameserver "
+		    "address \"ip:port\", \"ip\" (port 53) or \"[ipv6]:port\", got %s", where, i,
+		    quote(v, q, sizeof(q)));
+	}
+}
+
+/* An address key whose group says resolve = true: a name that does not
+ * resolve at load is left to the resolver process. */
+static bool
+resolve_later(const config_setting_t *s)
+{
+	const config_setting_t *r;
+
+	if (config_setting_name(s) == NULL || strcmp(config_setting_name(s), "address") != 0 ||
+	    config_setting_parent(s) == NULL)
+		return false;
+	r = config_setting_get_member(config_setting_parent(s), "resolve");
+	return r != NULL && config_setting_type(r) == CONFIG_TYPE_BOOL &&
+	    config_setting_get_bool(r);
+}
+
+/* "1.2.3.4:80" or "[::1]:80": an address given as numbers, nothing to resolve. */
+static bool
+host_is_literal(const char *text)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *he;
+	size_t hl;
+
+	if (text[0] == '[')
+		return true;	/* brackets are for IPv6 addresses only */
+	if ((he = strrchr(text, ':')) == NULL || (hl = (size_t)(he - text)) >= sizeof(host))
+		return false;
+	memcpy(host, text, hl);
+	host[hl] = '\0';
+	return inet_pton(AF_INET, host, bin) == 1;
 }
 
 /* rate_limit.key: only "client" so far (the address the route's allow/deny judges). */

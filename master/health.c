@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,6 +114,7 @@ static void	sig_cb(struct ev_loop *loop, ev_signal *w, int revents);
 static void	io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void	tmo_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void	probe_start(struct probe *p);
+static int	probe_addr(const struct probe *p, struct sockaddr_storage *ss, socklen_t *len);
 static void	probe_run(struct probe *p);
 static int	probe_connected(struct probe *p, struct verdict *v);
 static int	probe_tls(struct probe *p, struct verdict *v);
@@ -309,12 +311,20 @@ probe_start(struct probe *p)
 {
 	const struct checker *ck = p->ck;
 	const struct source_conf *s = p->src;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	struct verdict v;
 
 	memset(&v, 0, sizeof(v));
 	p->started = ev_now(ck->loop);
 	p->len = p->off = 0;
-	p->fd = socket(s->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (probe_addr(p, &ss, &sslen) == -1) {
+		fail(&v, SHM_R_CONNECT, "no address yet (the name has not resolved)");
+		p->state = PR_CONNECT;	/* so that probe_finish() has a probe to end */
+		probe_finish(p, &v);
+		return;
+	}
+	p->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd == -1) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 			/* Our shortage, not the source's fault: no verdict, try again soon. */
@@ -331,7 +341,7 @@ probe_start(struct probe *p)
 	p->state = PR_CONNECT;
 	ev_timer_set(&p->tmo, ck->conf->health.timeout, 0.);
 	ev_timer_start(ck->loop, &p->tmo);
-	if (connect(p->fd, (const struct sockaddr *)&s->addr.ss, s->addr.len) == -1 &&
+	if (connect(p->fd, (const struct sockaddr *)&ss, sslen) == -1 &&
 	    errno != EINPROGRESS) {
 		fail(&v, SHM_R_CONNECT, "connect refused");
 		probe_finish(p, &v);
@@ -339,6 +349,51 @@ probe_start(struct probe *p)
 	}
 	ev_io_set(&p->io, p->fd, EV_WRITE);
 	ev_io_start(ck->loop, &p->io);
+}
+
+/*
+ * Where to probe: the configured address, or for a resolve = true source the
+ * one the resolver published (as the workers connect to it). -1 when such a
+ * source has no address yet.
+ */
+static int
+probe_addr(const struct probe *p, struct sockaddr_storage *ss, socklen_t *len)
+{
+	const struct source_conf *s = p->src;
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
+	uint16_t pn;
+	struct shm_addr_rec r;
+	const char *port;
+
+	if (!s->resolve) {
+		memcpy(ss, &s->addr.ss, sizeof(*ss));
+		*len = s->addr.len;
+		return 0;
+	}
+	if (shm_addr_read(p->ss, &r) == -1 || (r.fam != AF_INET && r.fam != AF_INET6)) {
+		if (s->addr.len == 0)
+			return -1;
+		memcpy(ss, &s->addr.ss, sizeof(*ss));	/* the address found at load */
+		*len = s->addr.len;
+		return 0;
+	}
+	memset(ss, 0, sizeof(*ss));
+	/* The port as written: the name may not have resolved at load. */
+	port = strrchr(s->addr.text, ':');
+	pn = htons((uint16_t)atoi(port != NULL ? port + 1 : "0"));
+	if (r.fam == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = pn;
+		memcpy(&sin->sin_addr, r.bytes, 4);
+		*len = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = pn;
+		memcpy(&sin6->sin6_addr, r.bytes, 16);
+		*len = sizeof(*sin6);
+	}
+	return 0;
 }
 
 /* Drives the running probe until it must wait for its socket or has a verdict. */

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 
 #include "common/conf.h"
 #include "shm/shm.h"
@@ -28,13 +30,49 @@ publish_sizes(const struct conf *c, uint32_t *max_workers, uint32_t *max_sources
 		*max_routes = SHM_LIMIT_ROUTES;
 }
 
+static void	publish_addr(struct shm_source *ss, const struct source_conf *s, int fresh);
+
+/*
+ * Live DNS: a source's published address (shm_source.a*) is what the
+ * resolver found for its name, and survives a reload that keeps the address
+ * text. A new slot, a changed text, or resolve = false starts over from the
+ * address found at load (none if the name did not resolve then): the old
+ * name's address must not be used for the new one.
+ */
+static void
+publish_addr(struct shm_source *ss, const struct source_conf *s, int fresh)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)&s->addr.ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)&s->addr.ss;
+	struct shm_addr_rec cur;
+	uint32_t fam = 0;
+	const void *bytes = NULL;
+
+	if (s->resolve && s->addr.len > 0 && s->addr.ss.ss_family == AF_INET) {
+		fam = AF_INET;
+		bytes = &sin->sin_addr;
+	} else if (s->resolve && s->addr.len > 0 && s->addr.ss.ss_family == AF_INET6) {
+		fam = AF_INET6;
+		bytes = &sin6->sin6_addr;
+	}
+	if (shm_addr_read(ss, &cur) == -1)
+		cur.fam = UINT32_MAX;	/* torn by a writer that died: rewrite */
+	if (!fresh && s->resolve && cur.fam != 0)
+		return;		/* same name, resolved before: keep it */
+	if (cur.fam == fam && (fam == 0 || memcmp(cur.bytes, bytes,
+	    fam == AF_INET ? 4 : 16) == 0))
+		return;		/* nothing changes: keep agen, and pooled connections */
+	shm_addr_write(ss, fam, bytes);
+}
+
 int
 publish_conf(struct shm_seg *seg, const struct conf *c, uint32_t route_base, uint32_t *src_slot,
     char *err, size_t errlen)
 {
 	uint32_t src[SHM_ROUTE_SOURCES];
+	char old[SHM_ADDR_LEN];
 	uint32_t i, j;
-	int slot, rc = 0;
+	int slot, rc = 0, fresh;
 
 	if (route_base + c->nroutes > seg->max_routes) {
 		snprintf(err, errlen, "%u routes do not fit the shared segment (room for %u); "
@@ -46,6 +84,11 @@ publish_conf(struct shm_seg *seg, const struct conf *c, uint32_t route_base, uin
 	for (i = 0; i < c->nsources && rc == 0; i++) {
 		const struct source_conf *s = &c->sources[i];
 
+		/* The address text it was bound with, to see whether it changed. */
+		slot = shm_source_find(seg, s->name);
+		if (slot >= 0)
+			memcpy(old, shm_source(seg, (uint32_t)slot)->addr, sizeof(old));
+		fresh = slot < 0;
 		slot = shm_source_bind(seg, s->name, s->addr.text, s->weight, s->max_fails,
 		    (uint32_t)(s->fail_timeout * 1000), s->backup);
 		if (slot < 0) {
@@ -56,6 +99,10 @@ publish_conf(struct shm_seg *seg, const struct conf *c, uint32_t route_base, uin
 			break;
 		}
 		src_slot[i] = (uint32_t)slot;
+		if (!fresh && strncmp(old, shm_source(seg, (uint32_t)slot)->addr,
+		    sizeof(old)) != 0)
+			fresh = 1;
+		publish_addr(shm_source(seg, (uint32_t)slot), s, fresh);
 		atomic_store_explicit(&shm_source(seg, (uint32_t)slot)->max_conns, s->max_conns,
 		    memory_order_relaxed);
 	}

@@ -28,6 +28,7 @@
 #include "master/listen.h"
 #include "master/logfiles.h"
 #include "master/publish.h"
+#include "master/resolve.h"
 #include "master/upgrade.h"
 #include "shm/shm.h"
 
@@ -64,6 +65,8 @@ static uint8_t		 wslot_used[SHM_LIMIT_WORKERS];
 static int		*wake_fd;	/* per worker slot (wake_open) */
 static uint32_t		 nwake;
 static pid_t		 checker_pid;	/* health checker, 0 = none */
+static pid_t		 resolver_pid;	/* live DNS resolver, 0 = none */
+static double		 resolver_again;	/* not respawned before this (it died) */
 static pid_t		 upgrade_pid;	/* new master started by USR2, 0 = none */
 static int		 upgraded;	/* a new master was started at some point */
 
@@ -95,6 +98,7 @@ static uint32_t	alive(const struct gen *g);
 static struct gen *gen_new(struct conf *c, const int *fds, uint32_t generation, char *err,
 		    size_t errlen);
 static void	checker_start(const struct gen *g, struct gen *const *gens, uint32_t ngens);
+static void	resolver_start(const struct gen *g, struct gen *const *gens, uint32_t ngens);
 static void	gen_free(struct gen *g);
 static int	listener_find(const struct gen *g, const struct listener_conf *l);
 static struct gen *reload(const char *file, struct gen *cur);
@@ -203,6 +207,30 @@ checker_start(const struct gen *g, struct gen *const *gens, uint32_t ngens)
 			if (!gens[k]->fds_closed)
 				fds[n++] = gens[k]->ho.listen_fd[i];
 	checker_pid = health_spawn(g->conf, seg, g->src_slot, fds, n);
+}
+
+/* (Re)starts the resolver for g if a source of it has resolve = true. */
+static void
+resolver_start(const struct gen *g, struct gen *const *gens, uint32_t ngens)
+{
+	int fds[HANDOFF_MAX_LISTEN * 2];
+	uint32_t n = 0, k, i;
+
+	if (resolver_pid > 0) {
+		kill(resolver_pid, SIGTERM);
+		resolver_pid = 0;	/* reaped by the loop like any child */
+	}
+	if (!resolve_needed(g->conf))
+		return;
+	for (k = 0; k < ngens; k++)
+		for (i = 0; i < gens[k]->ho.nlisten && n < HANDOFF_MAX_LISTEN * 2; i++)
+			if (!gens[k]->fds_closed)
+				fds[n++] = gens[k]->ho.listen_fd[i];
+	resolver_pid = resolve_spawn(g->conf, seg, g->src_slot, fds, n);
+	if (resolver_pid == -1) {
+		resolver_pid = 0;
+		resolver_again = now_s() + 1.0;
+	}
 }
 
 /*
@@ -329,6 +357,14 @@ reap(struct gen **gens, uint32_t ngens, int stopping)
 			checker_pid = 0;
 			if (!stopping)
 				log_error("health checker (pid %d) exited; restarting it", (int)pid);
+			continue;
+		}
+		if (pid == resolver_pid) {
+			resolver_pid = 0;
+			if (!stopping) {
+				log_error("resolver (pid %d) exited; restarting it in 1s", (int)pid);
+				resolver_again = now_s() + 1.0;
+			}
 			continue;
 		}
 		for (k = 0; k < ngens; k++) {
@@ -525,6 +561,8 @@ sup_stop(struct sup *m, int sig)
 	}
 	if (checker_pid > 0)
 		kill(checker_pid, SIGTERM);
+	if (resolver_pid > 0)
+		kill(resolver_pid, SIGTERM);
 }
 
 /* HUP: a new generation on the same listeners; the current one drains. */
@@ -550,6 +588,7 @@ sup_reload(struct sup *m, const char *file)
 	for (i = 0; i < g->nslots; i++)
 		spawn_one(g, i);
 	checker_start(g, m->gens, m->ngens);
+	resolver_start(g, m->gens, m->ngens);
 	cur->draining = 1;
 	cur->deadline = now_s() + cur->conf->timeouts.graceful + STOP_GRACE;
 	signal_gen(cur, SIGQUIT);
@@ -593,7 +632,7 @@ sup_stopped(struct sup *m, double t)
 
 	for (k = 0; k < m->ngens; k++)
 		n += alive(m->gens[k]);
-	if (n == 0 && checker_pid == 0)
+	if (n == 0 && checker_pid == 0 && resolver_pid == 0)
 		return 1;
 	if (t >= m->deadline) {
 		log_warnx("workers still running at the deadline; killing them");
@@ -601,6 +640,8 @@ sup_stopped(struct sup *m, double t)
 			signal_gen(m->gens[k], SIGKILL);
 		if (checker_pid > 0)
 			kill(checker_pid, SIGKILL);
+		if (resolver_pid > 0)
+			kill(resolver_pid, SIGKILL);
 		m->deadline = t + STOP_GRACE;
 	}
 	return 0;
@@ -666,6 +707,7 @@ spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *s
 	for (i = 0; i < m.cur->nslots; i++)
 		spawn_one(m.cur, i);
 	checker_start(m.cur, m.gens, m.ngens);
+	resolver_start(m.cur, m.gens, m.ngens);
 	log_start_line(file, m.cur);
 	log_startup_done(1);	/* the detaching parent exits 0 now */
 
@@ -717,6 +759,8 @@ spawn_run(const char *file, struct conf *conf, const int *fds, struct shm_seg *s
 				spawn_one(m.cur, i);
 		if (checker_pid == 0 && m.cur->conf->health.enabled)
 			checker_start(m.cur, m.gens, m.ngens);
+		if (resolver_pid == 0 && t >= resolver_again && resolve_needed(m.cur->conf))
+			resolver_start(m.cur, m.gens, m.ngens);
 	}
 	for (k = 0; k < m.ngens; k++) {
 		close_gen_fds(m.gens[k], NULL);

@@ -5,6 +5,7 @@
 #include "shm/shm.h"
 
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -938,4 +939,47 @@ shm_end_name(uint32_t cause)
 	};
 
 	return cause < SHM_END__COUNT ? names[cause] : "unknown";
+}
+
+uint32_t
+shm_addr_write(struct shm_source *src, uint32_t fam, const void *bytes)
+{
+	uint64_t a[2] = { 0, 0 };
+	uint64_t seq;
+	uint32_t gen;
+
+	if (fam == AF_INET)
+		memcpy(a, bytes, 4);
+	else if (fam == AF_INET6)
+		memcpy(a, bytes, 16);
+	else
+		fam = 0;
+	seq = shm_seq_write_begin(&src->aseq);
+	atomic_store_explicit(&src->a[0], a[0], memory_order_relaxed);
+	atomic_store_explicit(&src->a[1], a[1], memory_order_relaxed);
+	atomic_store_explicit(&src->afam, fam, memory_order_relaxed);
+	gen = atomic_load_explicit(&src->agen, memory_order_relaxed) + 1;
+	atomic_store_explicit(&src->agen, gen, memory_order_relaxed);
+	shm_seq_write_end(&src->aseq, seq);
+	return gen;
+}
+
+int
+shm_addr_read(const struct shm_source *src, struct shm_addr_rec *r)
+{
+	uint64_t seq, a[2];
+	int tries;
+
+	for (tries = 0; tries < HEALTH_TRIES; tries++) {
+		seq = shm_seq_read_begin(&src->aseq);
+		a[0] = atomic_load_explicit(&src->a[0], memory_order_relaxed);
+		a[1] = atomic_load_explicit(&src->a[1], memory_order_relaxed);
+		r->fam = atomic_load_explicit(&src->afam, memory_order_relaxed);
+		r->gen = atomic_load_explicit(&src->agen, memory_order_relaxed);
+		if (!shm_seq_read_retry(&src->aseq, seq)) {
+			memcpy(r->bytes, a, sizeof(r->bytes));
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -444,4 +444,24 @@ shm_route_ticket(struct shm_route *rt)
  */
 const char	*shm_end_name(uint32_t cause);
 
+/* ---- live DNS: a source's published address ---- */
+
+/* A plain copy of a source's published address (live DNS; not part of the ABI). */
+struct shm_addr_rec {
+	uint32_t	fam;		/* AF_INET, AF_INET6, or 0: none yet */
+	uint32_t	gen;		/* agen: bumped on every change */
+	uint8_t		bytes[16];	/* network order; IPv4 in the first 4 */
+};
+
+/*
+ * Live DNS, one writer at a time (the resolver; the master when it binds a
+ * source whose address text changed). Stores fam (AF_INET, AF_INET6, or 0 to
+ * withdraw the address) and the first 4 or 16 bytes of bytes, and bumps agen;
+ * returns the new agen.
+ */
+uint32_t shm_addr_write(struct shm_source *src, uint32_t fam, const void *bytes);
+/* Copies the published address consistently into a; returns 0, or -1 if the
+ * writer stayed in the middle of a write for every retry. */
+int	shm_addr_read(const struct shm_source *src, struct shm_addr_rec *a);
+
 #endif

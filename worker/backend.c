@@ -18,7 +18,6 @@
 #include "worker/cconn.h"
 #include "worker/exch.h"
 #include "worker/lb.h"
-#include "worker/queue.h"
 #include "worker/route.h"
 #include "worker/tls.h"
 #include "worker/uconn.h"

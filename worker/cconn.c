@@ -24,7 +24,6 @@
 #include "shm/shm.h"
 #include "worker/exch.h"
 #include "worker/lb.h"
-#include "worker/queue.h"
 #include "worker/route.h"
 #include "worker/tls.h"
 #include "worker/uconn.h"

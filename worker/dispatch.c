@@ -22,7 +22,6 @@
 #include "worker/cconn.h"
 #include "worker/exch.h"
 #include "worker/lb.h"
-#include "worker/queue.h"
 #include "worker/route.h"
 #include "worker/srcaddr.h"
 #include "worker/uconn.h"
@@ -438,6 +437,7 @@ connect_source(struct worker *w, struct upool *p)
 	}
 	u->held = 1;
 	u->sslot = slot;
+	u->src_idx = p->src_idx;
 	u->agen = gen;
 	p->opened++;
 	upool_inuse(p);

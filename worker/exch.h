@@ -24,7 +24,9 @@ struct cconn;
 struct rewrite_ctx;
 struct route_conf;
 struct route_rt;
+struct upool;
 struct uconn;
+struct worker;
 
 #define EXCH_MAGIC	0x45584348u	/* "EXCH" */
 #define EXTRA_IOV	40	/* iovecs beyond the header lines: request line, our headers */
@@ -264,6 +266,36 @@ const char	*errpage_status_text(int status);
 /* --- tunnel.c ----------------------------------------------------------- */
 
 enum step	tunnel_step(struct cconn *c);
+
+/* --- queue.c: waiting for a max_conns slot ------------------------------ */
+
+/*
+ * c's request found the route positions in full (a bit per position, not
+ * empty) without a free slot and nothing else to try: it waits (or, already
+ * waiting, waits on with full as its new set).
+ */
+enum step	queue_wait(struct cconn *c, uint64_t full);
+
+/* c is waiting: try again if it was woken, else go on waiting. */
+enum step	queue_step(struct cconn *c);
+
+/* c stops waiting: it got a connection (timed_out 0) or queue_timeout
+ * passed (1); also called when c closes while waiting (2). */
+void		queue_leave(struct cconn *c, int why);
+
+/* queue_timeout passed: 503 with Retry-After, end cause W. */
+enum step	queue_expired(struct cconn *c);
+
+/*
+ * Should a connection to p's source that just finished an exchange go back
+ * to p? 1: keep it (no one waits, or this worker's waiter is the oldest:
+ * it is woken to take it); 0: close it, another worker's waiter is older
+ * (the close frees the slot and wakes that worker).
+ */
+int		queue_keep(struct worker *w, const struct upool *p);
+
+/* Source at shm slot sslot: does anyone in the cluster wait for it? */
+int		queue_others_wait(const struct worker *w, uint32_t sslot);
 
 /* --- xend.c: where every exchange ends ---------------------------------- */
 

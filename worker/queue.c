@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "shm/shm.h"
 #include "worker/cconn.h"
+#include "worker/exch.h"
 #include "worker/route.h"
 #include "worker/upool.h"
 #include "worker/worker-t.h"
@@ -68,6 +69,7 @@ queue_init(struct worker *w)
 	if (w->lq == NULL)
 		return -1;
 	w->nqueued = 0;
+	w->slot_freed = queue_slot_freed;
 	ev_timer_init(&w->q_retry, retry_cb, QUEUE_RETRY, QUEUE_RETRY);
 	if (w->ho->wake_fd != NULL && w->ho->shm_slot < w->ho->nwake &&
 	    w->ho->wake_fd[w->ho->shm_slot] >= 0) {

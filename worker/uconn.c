@@ -13,8 +13,6 @@
 #include "common/conf.h"
 #include "common/handoff.h"
 #include "shm/shm.h"
-#include "worker/queue.h"
-#include "worker/upool.h"
 #include "worker/worker-t.h"
 
 struct uconn *
@@ -79,7 +77,7 @@ uconn_close(struct uconn *u)
 	xport_close(&u->xp);
 	if (u->held) {
 		shm_conn_give(u->w->ho->shm, u->w->ho->shm_slot, u->sslot);
-		queue_slot_freed(u->w, u->pool->src_idx);
+		u->w->slot_freed(u->w, u->src_idx);
 	}
 	u->magic = 0;
 	freelist_put(&u->w->fl_uconn, u);

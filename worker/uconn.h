@@ -31,6 +31,7 @@ struct uconn {
 	uint8_t		 tls_hs;	/* TLS to the source: handshake under way */
 	uint8_t		 held;		/* holds a slot of the source's conns (max_conns) */
 	uint32_t	 sslot;		/* the source's shm slot, when held */
+	uint32_t	 src_idx;	/* its conf index, when held */
 	uint32_t	 agen;		/* address generation it connected to (srcaddr.h) */
 	ev_tstamp	 expires;	/* Keep-Alive: timeout= from the backend, 0 = none */
 	struct worker	*w;

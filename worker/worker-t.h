@@ -52,6 +52,8 @@ struct worker {
 	struct freelist		 fl_buf, fl_cconn, fl_uconn, fl_exch;
 	void			(*conn_closed)(struct worker *w);	/* a client connection
 							 * closed: accounting, drain */
+	void			(*slot_freed)(struct worker *w, uint32_t src_idx);	/* a
+							 * max_conns slot was given back (queue.c) */
 };
 
 #endif

@@ -15,7 +15,6 @@
 #include "worker/alog.h"
 #include "worker/cconn.h"
 #include "worker/exch.h"
-#include "worker/queue.h"
 #include "worker/tls.h"
 #include "worker/worker-t.h"
 

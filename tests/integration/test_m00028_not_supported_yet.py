@@ -1,5 +1,5 @@
-"""m00028: keys of the schema whose feature is not built yet (issue 14: live DNS,
-slow start) are refused by -t
+"""m00028: keys of the schema whose feature is not built yet (issue 14: slow
+start) are refused by -t
 and at start with "not supported yet" and the line, never ignored; a valid
 config without them is unaffected."""
 
@@ -12,14 +12,12 @@ def test_refused_with_their_lines(env, tmp_path):
     p = tmp_path / "u.conf"
     p.write_text(
         'listeners = ( { address = "127.0.0.1:18999"; } );\n'
-        'sources = ( { name = "a"; address = "127.0.0.1:9"; resolve = true;\n'
+        'sources = ( { name = "a"; address = "127.0.0.1:9";\n'
         '              max_conns = 10; slow_start = 5; } );\n'
-        'routes = ( { sources = [ "a" ]; queue_timeout = 3; } );\n'
-        'resolver = { nameservers = [ "127.0.0.1:53" ]; valid = 30; };\n')
+        'routes = ( { sources = [ "a" ]; queue_timeout = 3; } );\n')
     rc, out = run_sluice(["-t", "-c", str(p)])
     assert rc == 1, out
-    for line, key in [(2, "sources[0].resolve"), (3, "sources[0].slow_start"),
-                      (5, "resolver")]:
+    for line, key in [(3, "sources[0].slow_start")]:
         assert re.search(r"u\.conf:%d: %s: not supported yet \(" % (line, re.escape(key)),
                          out), (key, out)
     # A bad value is still reported as such, not as "not supported".

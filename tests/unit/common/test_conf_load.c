@@ -1098,3 +1098,106 @@ Test(conf_check_writable, reasons, .fini = rm_tmp)
 	cr_assert_eq(conf_check_writable(want, why, sizeof(why)), -1);
 	cr_assert_not_null(strstr(why, "Not a directory"), "%s", why);
 }
+
+/* --- live DNS: resolve and resolver ---------------------------------------- */
+
+Test(conf_load, resolver_nameservers, .fini = rm_tmp)
+{
+	struct conf *c;
+
+	c = conf_load(put("ns_ok.conf",
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n" BASE_SRC BASE_ROUTES
+	    "resolver = { nameservers = [ \"127.0.0.1:5353\", \"10.0.0.2\", \"[::1]:53\",\n"
+	    "                             \"[fe80::1]\", \"::2\" ]; valid = 5; timeout = 0.5; };\n"),
+	    &errs);
+	if (c == NULL)
+		conf_errs_print(&errs, stderr);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->resolver.nnameservers, 5);
+	cr_assert_str_eq(c->resolver.nameservers[0], "127.0.0.1:5353");
+	cr_assert_str_eq(c->resolver.nameservers[1], "10.0.0.2:53");
+	cr_assert_str_eq(c->resolver.nameservers[2], "[::1]:53");
+	cr_assert_str_eq(c->resolver.nameservers[3], "[fe80::1]:53");
+	cr_assert_str_eq(c->resolver.nameservers[4], "[::2]:53");
+	cr_assert(c->resolver.valid == 5.0 && c->resolver.timeout == 0.5);
+	conf_free(c);
+
+	/* Absent: none (c-ares reads /etc/resolv.conf), valid 30, timeout 2. */
+	c = conf_load(put("ns_default.conf",
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n" BASE_SRC BASE_ROUTES), &errs);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->resolver.nnameservers, 0);
+	cr_assert(c->resolver.valid == 30.0 && c->resolver.timeout == 2.0);
+	cr_assert_not(c->sources[0].resolve);
+	conf_free(c);
+}
+
+Test(conf_load, resolver_bad_nameservers, .fini = rm_tmp)
+{
+	cr_assert_null(conf_load(put("ns_bad.conf",
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n" BASE_SRC BASE_ROUTES
+	    "resolver = { nameservers = [ \"dns.example\", \"1.2.3.4:0\",\n"		/* 4 */
+	    "  \"1.2.3.4:70000\", \"[::1\", \"1.2.3.4:x\", \"[::1]:53x\", \"\" ]; };\n"),	/* 5 */
+	    &errs));
+	cr_assert_eq(errs.total, 7);
+	expect_err(4, "resolver.nameservers[0]: expected a nameserver address \"ip:port\", "
+	    "\"ip\" (port 53) or \"[ipv6]:port\", got \"dns.example\"");
+	expect_err(4, "resolver.nameservers[1]: expected a nameserver address*");
+	expect_err(5, "resolver.nameservers[2]: expected a nameserver address*");
+	expect_err(5, "resolver.nameservers[3]: expected a nameserver address*");
+	expect_err(5, "resolver.nameservers[6]: expected a nameserver address*");
+
+	cr_assert_null(conf_load(put("ns_many.conf",
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n" BASE_SRC BASE_ROUTES
+	    "resolver = { nameservers = [ \"1.1.1.1\", \"1.1.1.2\", \"1.1.1.3\", \"1.1.1.4\",\n"
+	    "  \"1.1.1.5\", \"1.1.1.6\", \"1.1.1.7\", \"1.1.1.8\", \"1.1.1.9\" ]; };\n"), &errs));
+	expect_err(4, "resolver.nameservers: expected at most 8 entries, got 9");
+
+	cr_assert_null(conf_load(put("ns_type.conf",
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n" BASE_SRC BASE_ROUTES
+	    "resolver = { nameservers = \"127.0.0.1\"; valid = 0; };\n"), &errs));
+	expect_err(4, "resolver.nameservers: expected an array of at most 8 nameserver*");
+	expect_err(4, "resolver.valid: expected a number of seconds > 0 and <= 86400, got 0");
+}
+
+Test(conf_load, resolve_name_that_does_not_resolve_yet, .fini = rm_tmp)
+{
+	struct conf_errs warns;
+	struct conf *c;
+
+	memset(&warns, 0, sizeof(warns));
+	c = conf_load_ext(put("resolve_later.conf",
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n"
+	    "sources = ( { name = \"a\"; address = \"nonexistent.invalid:8080\"; resolve = true; },\n"
+	    "            { name = \"b\"; address = \"127.0.0.1:9\"; resolve = true; } );\n"
+	    "routes = ( { sources = [ \"a\", \"b\" ]; } );\n"), 0, &errs, &warns);
+	if (c == NULL)
+		conf_errs_print(&errs, stderr);
+	cr_assert_not_null(c, "a resolve = true name that does not resolve yet loads");
+	cr_assert(c->sources[0].resolve);
+	cr_assert_eq(c->sources[0].addr.len, 0, "no address until the resolver has one");
+	cr_assert_str_eq(c->sources[0].addr.text, "nonexistent.invalid:8080");
+	cr_assert_str_eq(c->sources[0].addr.hostport, "nonexistent.invalid:8080");
+	cr_assert_eq(warns.err[0].line, 2);
+	cr_assert_not_null(strstr(warns.err[0].msg, "sources[0].address: "
+	    "\"nonexistent.invalid:8080\" does not resolve now ("), "%s", warns.err[0].msg);
+	cr_assert(has_in(&warns, 3, "sources[1].resolve: 127.0.0.1:9 is an IP address; there is "
+	    "no name to re-resolve"));
+	cr_assert_eq(c->sources[1].addr.ss.ss_family, AF_INET);
+	conf_free(c);
+
+	/* Without resolve = true the same name is an error, as before. */
+	cr_assert_null(conf_load(put("resolve_not.conf",
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n"
+	    "sources = ( { name = \"a\"; address = \"nonexistent.invalid:8080\"; } );\n"
+	    BASE_ROUTES), &errs));
+	expect_err(2, "sources[0].address: cannot resolve \"nonexistent.invalid:8080\"*");
+
+	/* A unix: source has nothing to resolve. */
+	cr_assert_null(conf_load(put("resolve_unix.conf",
+	    "listeners = ( { address = \"127.0.0.1:1\"; } );\n"
+	    "sources = ( { name = \"a\"; address = \"unix:/tmp/a.sock\"; resolve = true; } );\n"
+	    BASE_ROUTES), &errs));
+	expect_err(2, "sources[0].resolve: expected false for a unix: address (nothing to "
+	    "resolve)");
+}

@@ -5,6 +5,7 @@
  * replacement of stale ones, sources keyed by name, reaping a dead worker.
  */
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -664,4 +665,46 @@ Test(layout, end_cause_names)
 		for (j = 0; j < i; j++)
 			cr_expect_str_neq(shm_end_name(i), shm_end_name(j));
 	}
+}
+
+/* Live DNS: the resolver's address record round-trips and bumps agen. */
+Test(shm_addr, write_read_round_trip)
+{
+	static struct shm_source src;
+	struct shm_addr_rec r;
+	unsigned char v4[4] = { 127, 0, 0, 2 }, v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+	cr_assert_eq(shm_addr_read(&src, &r), 0);
+	cr_assert_eq(r.fam, 0, "a fresh slot has no address");
+	cr_assert_eq(r.gen, 0);
+	cr_assert_eq(shm_addr_write(&src, AF_INET, v4), 1);
+	cr_assert_eq(shm_addr_read(&src, &r), 0);
+	cr_assert_eq(r.fam, AF_INET);
+	cr_assert_eq(r.gen, 1);
+	cr_assert_arr_eq(r.bytes, v4, 4);
+	cr_assert_eq(atomic_load(&src.aseq) & 1, 0, "the seqlock is even after a write");
+	cr_assert_eq(shm_addr_write(&src, AF_INET6, v6), 2);
+	cr_assert_eq(shm_addr_read(&src, &r), 0);
+	cr_assert_eq(r.fam, AF_INET6);
+	cr_assert_arr_eq(r.bytes, v6, 16);
+	/* Withdrawn: fam 0, bytes cleared, still a new generation. */
+	cr_assert_eq(shm_addr_write(&src, 0, NULL), 3);
+	cr_assert_eq(shm_addr_read(&src, &r), 0);
+	cr_assert_eq(r.fam, 0);
+	cr_assert_eq(r.gen, 3);
+}
+
+Test(shm_addr, reader_gives_up_on_a_writer_stuck_mid_write)
+{
+	static struct shm_source src;
+	struct shm_addr_rec r;
+	unsigned char v4[4] = { 10, 1, 2, 3 };
+
+	atomic_store(&src.aseq, 7);		/* a writer died with the sequence odd */
+	cr_assert_eq(shm_addr_read(&src, &r), -1);
+	/* The next writer steps over it. */
+	shm_addr_write(&src, AF_INET, v4);
+	cr_assert_eq(atomic_load(&src.aseq), 10);
+	cr_assert_eq(shm_addr_read(&src, &r), 0);
+	cr_assert_arr_eq(r.bytes, v4, 4);
 }
