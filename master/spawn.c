@@ -446,7 +446,7 @@ close_gen_fds(struct gen *g, const struct gen *keep)
 static struct gen *
 reload(const char *file, struct gen *cur)
 {
-	struct conf_errs errs;
+	struct conf_errs errs, warns;
 	struct conf *c;
 	struct gen *g;
 	int fds[HANDOFF_MAX_LISTEN], opened[HANDOFF_MAX_LISTEN];
@@ -454,7 +454,8 @@ reload(const char *file, struct gen *cur)
 	uint32_t i, j;
 
 	memset(&errs, 0, sizeof(errs));
-	c = conf_load(file, &errs);
+	memset(&warns, 0, sizeof(warns));
+	c = conf_load_ext(file, 0, &errs, &warns);
 	if (c == NULL) {
 		for (i = 0; i < errs.n; i++)
 			log_error("reload: %s:%d: %s", errs.err[i].file, errs.err[i].line,
@@ -462,6 +463,10 @@ reload(const char *file, struct gen *cur)
 		log_error("reload: %s is invalid; still serving the previous configuration", file);
 		return NULL;
 	}
+	/* What -t and start-up warn about (a shadowed route, a name that does not resolve). */
+	for (i = 0; i < warns.n; i++)
+		log_warnx("reload: %s:%d: warning: %s", warns.err[i].file, warns.err[i].line,
+		    warns.err[i].msg);
 	if (c->nlisteners > HANDOFF_MAX_LISTEN) {
 		log_error("reload: at most %d listeners; still serving the previous configuration",
 		    HANDOFF_MAX_LISTEN);

@@ -3,7 +3,10 @@ pattern covers its host and the earlier path is a prefix of its path (first
 match wins), is a warning: `sluice -t` prints FILE:LINE: warning: ... and
 still exits 0; a real start writes the same line to the error log and serves."""
 
-from harness import curl, free_port, run_sluice
+import os
+import signal
+
+from harness import curl, free_port, run_sluice, wait_until
 
 HEAD = """workers = 1;
 pid_file = "%s/sluice.pid";
@@ -72,3 +75,21 @@ def test_start_logs_the_warning_and_serves(env):
     r = curl(s.url("/static/x"))
     assert r.status == 200, r
     assert r.header("X-Backend") == "a", r
+
+
+def test_reload_logs_the_warning(env):
+    """A reload to a config with a shadowed route is taken (it is only a warning) and
+    logs the same line as start-up, prefixed "reload:"."""
+    a, b = env.backend("a"), env.backend("b")
+    port = free_port()
+    s = env.sluice(conf_text=HEAD % (env.dir, port, port, a.address, b.address) + CLEAN,
+                   port=port)
+    assert "warning:" not in s.log()
+    s.conf_path.write_text(HEAD % (env.dir, port, port, a.address, b.address) + SHADOWED)
+    os.kill(s.pid, signal.SIGHUP)
+    want = ('reload: %s:13: warning: routes[5]: can never match: routes[4] (line 12)'
+            % s.conf_path)
+    assert wait_until(lambda: want in s.log(), 5), s.log()
+    assert s.log().count("reload: %s:" % s.conf_path) == 2, s.log()
+    # The new generation serves: /static now goes to the "/" route's source, a.
+    assert wait_until(lambda: curl(s.url("/static/x")).header("X-Backend") == "a", 5)
