@@ -119,6 +119,13 @@ publish_conf(struct shm_seg *seg, const struct conf *c, uint32_t route_base, uin
 			rc = -1;
 		}
 	}
+	/*
+	 * Slots of this half past the new routes held an older generation's
+	 * routes: no longer routes of anyone still being published here.
+	 */
+	for (i = route_base + c->nroutes; rc == 0 && i < route_base + seg->max_routes / 2 &&
+	    i < seg->max_routes; i++)
+		atomic_store_explicit(&shm_route(seg, i)->flags, 0, memory_order_relaxed);
 	atomic_store_explicit(&seg->hdr->nworkers, c->workers, memory_order_relaxed);
 	shm_gen_end(seg);
 	return rc;

@@ -1,6 +1,6 @@
 /*
  * sluice-stat: maps a running sluice's segment read-only and prints totals,
- * workers and sources as a table (optionally refreshed like top), one JSON
+ * workers, sources and routes as a table (optionally refreshed like top), one JSON
  * document, or the Prometheus text exposition format.
  */
 #include <errno.h>
@@ -61,12 +61,14 @@ snap_alloc(struct stats_snap *s, const struct shm_seg *seg)
 	memset(s, 0, sizeof(*s));
 	s->workers = calloc(seg->max_workers, sizeof(*s->workers));
 	s->sources = calloc(seg->max_sources, sizeof(*s->sources));
-	if (s->workers == NULL || s->sources == NULL) {
+	s->routes = calloc(seg->max_routes, sizeof(*s->routes));
+	if (s->workers == NULL || s->sources == NULL || s->routes == NULL) {
 		snap_free(s);
 		return -1;
 	}
 	s->wcap = seg->max_workers;
 	s->scap = seg->max_sources;
+	s->rcap = seg->max_routes;
 	return 0;
 }
 
@@ -75,6 +77,7 @@ snap_free(struct stats_snap *s)
 {
 	free(s->workers);
 	free(s->sources);
+	free(s->routes);
 	memset(s, 0, sizeof(*s));
 }
 

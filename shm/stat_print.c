@@ -1,8 +1,9 @@
 /*
- * sluice-stat's three outputs from one snapshot: the table, one JSON
- * document, and the Prometheus text exposition format. Everything goes to
- * the FILE given, with no global state, so a worker may print into a memory
- * stream as often as it likes.
+ * sluice-stat's three outputs from one snapshot (totals, workers, sources,
+ * routes with their max_conns queues): the table, one JSON document, and the
+ * Prometheus text exposition format. Everything goes to the FILE given, with
+ * no global state, so a worker may print into a memory stream as often as it
+ * likes.
  */
 #include "shm/stat_print.h"
 
@@ -14,9 +15,10 @@
 #include "shm/shm.h"
 #include "shm/stats.h"
 
-#define CELL_LEN	(SHM_NAME_LEN + 16)	/* one table cell, a source name included */
+#define CELL_LEN	(SHM_PATH_LEN + 16)	/* one table cell, a route's path included */
 #define WCOLS		6			/* worker table columns */
-#define SCOLS		15			/* source table columns */
+#define SCOLS		17			/* source table columns */
+#define RCOLS		8			/* route table columns */
 
 /* A table column: heading, alignment, and its width (from the data). */
 struct col {
@@ -32,6 +34,9 @@ static const char *ms_str(double us, char *buf, size_t len);
 static const char *printable(const char *in, char *buf, size_t len);
 static void	worker_cells(const struct stats_worker *w, char c[WCOLS][CELL_LEN]);
 static void	source_cells(const struct stats_source *o, char c[SCOLS][CELL_LEN]);
+static void	route_cells(const struct stats_route *o, char c[RCOLS][CELL_LEN]);
+static void	route_path(const struct stats_route *o, char *buf, size_t len);
+static void	table_routes(FILE *out, const struct stats_snap *s);
 static void	widen(struct col *cols, int n, char c[][CELL_LEN]);
 static void	put_row(FILE *out, const struct col *cols, int n, char c[][CELL_LEN]);
 static void	put_uptime(FILE *out, const struct stats_snap *s);
@@ -48,6 +53,8 @@ static void	prom_head(FILE *out, const char *name, const char *type, const char 
 static void	prom_wlabels(FILE *out, const char *metric, const struct stats_worker *w, int old);
 static void	prom_workers(FILE *out, const struct stats_snap *s);
 static void	prom_sources(FILE *out, const struct stats_snap *s);
+static void	prom_routes(FILE *out, const struct stats_snap *s);
+static void	json_routes(FILE *out, const struct stats_snap *s);
 static void	prom_latency(FILE *out, const struct stats_source *o);
 
 /* ---- table ---- */
@@ -78,11 +85,15 @@ human(uint64_t v, enum unit u, char *buf, size_t len)
 	return buf;
 }
 
+/* Milliseconds to 3 significant digits, whole ones from 1000 on (never
+ * "2.5e+03"); "-" for none. */
 static const char *
 ms_str(double us, char *buf, size_t len)
 {
 	if (us <= 0)
 		snprintf(buf, len, "-");
+	else if (us >= 999500)
+		snprintf(buf, len, "%.0f", us / 1000.0);
 	else
 		snprintf(buf, len, "%.3g", us / 1000.0);
 	return buf;
@@ -126,15 +137,44 @@ source_cells(const struct stats_source *o, char c[SCOLS][CELL_LEN])
 	printable(o->name, c[0], CELL_LEN);
 	snprintf(c[1], CELL_LEN, "%s", o->up ? "up" : "down");
 	snprintf(c[2], CELL_LEN, "%lld", (long long)o->active);
-	snprintf(c[3], CELL_LEN, "%llu", (unsigned long long)o->requests);
+	/* connections open, "/max" with a max_conns budget */
+	if (o->max_conns > 0)
+		snprintf(c[3], CELL_LEN, "%lld/%u", (long long)o->conns, o->max_conns);
+	else
+		snprintf(c[3], CELL_LEN, "%lld", (long long)o->conns);
+	snprintf(c[4], CELL_LEN, "%lld", (long long)o->queued);
+	snprintf(c[5], CELL_LEN, "%llu", (unsigned long long)o->requests);
 	for (k = 0; k < 5; k++)
-		human(o->resp[k], U_COUNT, c[4 + k], CELL_LEN);
-	human(o->failures, U_COUNT, c[9], CELL_LEN);
-	human(o->bytes_in, U_BYTES, c[10], CELL_LEN);
-	human(o->bytes_out, U_BYTES, c[11], CELL_LEN);
-	ms_str(o->p50_us, c[12], CELL_LEN);
-	ms_str(o->p90_us, c[13], CELL_LEN);
-	ms_str(o->p99_us, c[14], CELL_LEN);
+		human(o->resp[k], U_COUNT, c[6 + k], CELL_LEN);
+	human(o->failures, U_COUNT, c[11], CELL_LEN);
+	human(o->bytes_in, U_BYTES, c[12], CELL_LEN);
+	human(o->bytes_out, U_BYTES, c[13], CELL_LEN);
+	ms_str(o->p50_us, c[14], CELL_LEN);
+	ms_str(o->p90_us, c[15], CELL_LEN);
+	ms_str(o->p99_us, c[16], CELL_LEN);
+}
+
+/* A route's path as the table and Prometheus show it: "~" before a regex. */
+static void
+route_path(const struct stats_route *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", o->regex ? "~" : "", o->path);
+}
+
+static void
+route_cells(const struct stats_route *o, char c[RCOLS][CELL_LEN])
+{
+	char path[SHM_PATH_LEN + 1];
+
+	printable(o->host, c[0], CELL_LEN);
+	route_path(o, path, sizeof(path));
+	printable(path, c[1], CELL_LEN);
+	snprintf(c[2], CELL_LEN, "%s", stats_lb_name(o->balancer));
+	snprintf(c[3], CELL_LEN, "%lld", (long long)o->queued);
+	human(o->q_total, U_COUNT, c[4], CELL_LEN);
+	human(o->q_timeouts, U_COUNT, c[5], CELL_LEN);
+	ms_str(o->q_wait_avg_us, c[6], CELL_LEN);
+	ms_str((double)o->q_wait_max_us, c[7], CELL_LEN);
 }
 
 /* Widens each column to hold its cell of this row. */
@@ -186,7 +226,8 @@ stat_print_table(FILE *out, const struct shm_seg *seg, const struct stats_snap *
 		{ "REQUESTS", 0, 10 }, { "REQ/S", 0, 9 },
 	};
 	struct col sc[SCOLS] = {
-		{ "SOURCE", 1, 6 }, { "HEALTH", 1, 6 }, { "ACTIVE", 0, 6 }, { "REQUESTS", 0, 10 },
+		{ "SOURCE", 1, 6 }, { "HEALTH", 1, 6 }, { "ACTIVE", 0, 6 }, { "CONNS", 0, 5 },
+		{ "QUEUED", 0, 6 }, { "REQUESTS", 0, 10 },
 		{ "1XX", 0, 7 }, { "2XX", 0, 7 }, { "3XX", 0, 7 }, { "4XX", 0, 7 }, { "5XX", 0, 7 },
 		{ "FAILS", 0, 7 }, { "IN", 0, 8 }, { "OUT", 0, 8 }, { "P50MS", 0, 7 },
 		{ "P90MS", 0, 7 }, { "P99MS", 0, 7 },
@@ -285,6 +326,39 @@ stat_print_table(FILE *out, const struct shm_seg *seg, const struct stats_snap *
 		put_row(out, sc, SCOLS, c);
 		if (!o->up)
 			fprintf(out, "  (%s)", stats_reason_name(o->reason));
+		fputc('\n', out);
+	}
+	table_routes(out, s);
+}
+
+/* The current configuration's routes with their max_conns queues. */
+static void
+table_routes(FILE *out, const struct stats_snap *s)
+{
+	struct col rc[RCOLS] = {
+		{ "HOST", 1, 4 }, { "PATH", 1, 4 }, { "BALANCER", 1, 8 }, { "QUEUED", 0, 6 },
+		{ "WAITED", 0, 7 }, { "TIMEOUTS", 0, 8 }, { "AVGMS", 0, 7 }, { "MAXMS", 0, 7 },
+	};
+	char c[RCOLS][CELL_LEN];
+	uint32_t i, k;
+
+	if (s->nr == 0)
+		return;
+	for (k = 0; k < RCOLS; k++)
+		snprintf(c[k], CELL_LEN, "%s", rc[k].head);
+	widen(rc, RCOLS, c);
+	for (i = 0; i < s->nr; i++) {
+		route_cells(&s->routes[i], c);
+		widen(rc, RCOLS, c);
+	}
+	fputc('\n', out);
+	for (k = 0; k < RCOLS; k++)
+		snprintf(c[k], CELL_LEN, "%s", rc[k].head);
+	put_row(out, rc, RCOLS, c);
+	fputc('\n', out);
+	for (i = 0; i < s->nr; i++) {
+		route_cells(&s->routes[i], c);
+		put_row(out, rc, RCOLS, c);
 		fputc('\n', out);
 	}
 }
@@ -394,6 +468,32 @@ json_workers(FILE *out, const struct stats_snap *s)
 	fprintf(out, "%s]", s->nw ? "\n " : "");
 }
 
+/* ",\n \"routes\": [...]": the current configuration's routes and their queues. */
+static void
+json_routes(FILE *out, const struct stats_snap *s)
+{
+	uint32_t i;
+
+	fprintf(out, ",\n \"routes\": [");
+	for (i = 0; i < s->nr; i++) {
+		const struct stats_route *o = &s->routes[i];
+
+		fprintf(out, "%s\n  {\"host\": ", i ? "," : "");
+		json_str(out, o->host);
+		fprintf(out, ", \"path\": ");
+		json_str(out, o->path);
+		fprintf(out, ", \"regex\": %s, \"balancer\": \"%s\", \"queued\": %lld, "
+		    "\"queue_total\": %llu, \"queue_timeouts\": %llu, \"queue_waits_ended\": %llu, "
+		    "\"queue_wait_seconds_sum\": %.6f, \"queue_wait_avg_seconds\": %.6f, "
+		    "\"queue_wait_max_seconds\": %.6f}", o->regex ? "true" : "false",
+		    stats_lb_name(o->balancer), (long long)o->queued,
+		    (unsigned long long)o->q_total, (unsigned long long)o->q_timeouts,
+		    (unsigned long long)o->q_ended, (double)o->q_wait_us / 1e6,
+		    o->q_wait_avg_us / 1e6, (double)o->q_wait_max_us / 1e6);
+	}
+	fprintf(out, "%s]", s->nr ? "\n " : "");
+}
+
 void
 stat_print_json(FILE *out, const struct shm_seg *seg, const struct stats_snap *s)
 {
@@ -458,11 +558,15 @@ stat_print_json(FILE *out, const struct shm_seg *seg, const struct stats_snap *s
 		    o->lat_count ? (double)o->lat_sum_us / (double)o->lat_count / 1000.0 : 0.0,
 		    o->p50_us / 1000.0, o->p90_us / 1000.0, o->p99_us / 1000.0);
 		fprintf(out, "\"check\": {\"state\": \"%s\", \"fails\": %u, \"oks\": %u, "
-		    "\"status\": %u, \"checks\": %llu}, \"down_until_s\": %u}",
+		    "\"status\": %u, \"checks\": %llu}, \"down_until_s\": %u, ",
 		    o->health.state == SHM_H_DOWN ? "down" : "up", o->health.fails, o->health.oks,
 		    o->health.status, (unsigned long long)o->health.checks, o->down_until_s);
+		fprintf(out, "\"conns\": %lld, \"max_conns\": %u, \"queued\": %lld, "
+		    "\"conns_total\": %llu}", (long long)o->conns, o->max_conns,
+		    (long long)o->queued, (unsigned long long)o->conns_total);
 	}
 	fprintf(out, "%s]", n ? "\n " : "");
+	json_routes(out, s);
 	if (old != NULL) {
 		/* Only during a binary upgrade: the old master's segment, its workers. */
 		fprintf(out, ",\n \"old_binary\": {\"master_pid\": %d, \"master_alive\": %s, "
@@ -556,6 +660,7 @@ stat_print_prom(FILE *out, const struct shm_seg *seg, const struct stats_snap *s
 
 	prom_workers(out, s);
 	prom_sources(out, s);
+	prom_routes(out, s);
 }
 
 /* Per-worker series; during a binary upgrade the old master's carry binary="old". */
@@ -704,13 +809,38 @@ static void
 prom_sources(FILE *out, const struct stats_snap *s)
 {
 	uint32_t i;
-	int k;
+	int k, any;
 
 	prom_head(out, "sluice_source_up", "gauge", "1 if the source is not marked down.");
 	PROM_SOURCES(out, s, "sluice_source_up", "%d", o->up);
 	prom_head(out, "sluice_source_active_requests", "gauge",
 	    "Requests in flight to the source.");
 	PROM_SOURCES(out, s, "sluice_source_active_requests", "%lld", (long long)o->active);
+	prom_head(out, "sluice_source_connections", "gauge",
+	    "Connections open to the source, all workers, busy and pooled.");
+	PROM_SOURCES(out, s, "sluice_source_connections", "%lld", (long long)o->conns);
+	/* Only sources with a budget have a sample; no family without samples. */
+	for (i = 0, any = 0; i < s->ns; i++)
+		any |= s->sources[i].live && s->sources[i].max_conns > 0;
+	if (any)
+		prom_head(out, "sluice_source_max_connections", "gauge",
+		    "The source's max_conns budget, all workers together (only when set).");
+	for (i = 0; i < s->ns; i++) {
+		const struct stats_source *o = &s->sources[i];
+
+		if (!o->live || o->max_conns == 0)
+			continue;
+		fprintf(out, "sluice_source_max_connections{source=");
+		prom_label(out, o->name);
+		fprintf(out, "} %u\n", o->max_conns);
+	}
+	prom_head(out, "sluice_source_connections_opened_total", "counter",
+	    "Connections opened to the source, all workers.");
+	PROM_SOURCES(out, s, "sluice_source_connections_opened_total", "%llu",
+	    (unsigned long long)o->conns_total);
+	prom_head(out, "sluice_source_queued", "gauge",
+	    "Requests waiting for a max_conns slot that the source could take.");
+	PROM_SOURCES(out, s, "sluice_source_queued", "%lld", (long long)o->queued);
 	prom_head(out, "sluice_source_requests_total", "counter", "Requests sent to the source.");
 	PROM_SOURCES(out, s, "sluice_source_requests_total", "%llu",
 	    (unsigned long long)o->requests);
@@ -762,4 +892,56 @@ prom_sources(FILE *out, const struct stats_snap *s)
 			    (unsigned long long)o->ends[k]);
 		}
 	}
+}
+
+/* One sample per route that can match: name{host="h",path="p"} value. */
+#define PROM_ROUTES(out, s, metric, suffix, fmt, expr) do {			\
+	char p_[SHM_PATH_LEN + 1];						\
+	uint32_t i_;								\
+	for (i_ = 0; i_ < (s)->nr; i_++) {					\
+		const struct stats_route *o = &(s)->routes[i_];		\
+		if (o->shadowed)						\
+			continue;						\
+		route_path(o, p_, sizeof(p_));					\
+		fprintf(out, "%s%s{host=", metric, suffix);			\
+		prom_label(out, o->host);					\
+		fprintf(out, ",path=");						\
+		prom_label(out, p_);						\
+		fprintf(out, "} " fmt "\n", expr);				\
+	}									\
+} while (0)
+
+/*
+ * Per-route series of the max_conns queue, labelled host and path ("~" before
+ * a regex). A route whose host and path repeat an earlier one's never matches
+ * (first match wins) and is left out, so no two samples share labels.
+ */
+static void
+prom_routes(FILE *out, const struct stats_snap *s)
+{
+	if (s->nr == 0)
+		return;	/* no route listed: no family without samples */
+	prom_head(out, "sluice_route_queued", "gauge",
+	    "Requests of the route waiting for a max_conns slot now.");
+	PROM_ROUTES(out, s, "sluice_route_queued", "", "%lld", (long long)o->queued);
+	prom_head(out, "sluice_route_queue_total", "counter",
+	    "Requests of the route that had to wait for a max_conns slot.");
+	PROM_ROUTES(out, s, "sluice_route_queue_total", "", "%llu",
+	    (unsigned long long)o->q_total);
+	prom_head(out, "sluice_route_queue_timeouts_total", "counter",
+	    "Waiting requests answered 503 after the route's queue_timeout.");
+	PROM_ROUTES(out, s, "sluice_route_queue_timeouts_total", "", "%llu",
+	    (unsigned long long)o->q_timeouts);
+	/* A summary without quantiles: _sum and _count of the waits that ended. */
+	prom_head(out, "sluice_route_queue_wait_seconds", "summary",
+	    "Time waited in the route's queue, by the waits that ended (served, timed out, "
+	    "or the client gone).");
+	PROM_ROUTES(out, s, "sluice_route_queue_wait_seconds", "_sum", "%.6f",
+	    (double)o->q_wait_us / 1e6);
+	PROM_ROUTES(out, s, "sluice_route_queue_wait_seconds", "_count", "%llu",
+	    (unsigned long long)o->q_ended);
+	prom_head(out, "sluice_route_queue_wait_max_seconds", "gauge",
+	    "The longest wait in the route's queue since the start.");
+	PROM_ROUTES(out, s, "sluice_route_queue_wait_max_seconds", "", "%.6f",
+	    (double)o->q_wait_max_us / 1e6);
 }

@@ -14,10 +14,12 @@
 struct shm_seg;
 struct stats_snap;
 
-/* Totals, one row per worker and per source, like top; columns as wide as the data. */
+/* Totals, one row per worker, per source and per route (s->routes), like top;
+ * columns as wide as the data. */
 void	stat_print_table(FILE *out, const struct shm_seg *seg, const struct stats_snap *s);
-/* One JSON object: "totals", "workers", "sources" (names scripts rely on), and
- * "old_binary" only while an upgrade's old master serves. */
+/* One JSON object: "totals", "workers", "sources" (names scripts rely on),
+ * "routes" (empty when s->routes is NULL), and "old_binary" only while an
+ * upgrade's old master serves. */
 void	stat_print_json(FILE *out, const struct shm_seg *seg, const struct stats_snap *s);
 /* The Prometheus text exposition format 0.0.4. */
 void	stat_print_prom(FILE *out, const struct shm_seg *seg, const struct stats_snap *s);

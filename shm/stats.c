@@ -1,7 +1,7 @@
 /*
  * Sums the segment's per-worker slots into plain snapshots for sluice-stat.
  * Counters are single atomics and need no lock; only the tables the master
- * edits on reload (names, flags) are read under the hdr.gen seqlock.
+ * edits on reload (names, flags, routes) are read under the hdr.gen seqlock.
  */
 #include "shm/stats.h"
 
@@ -18,6 +18,9 @@ static void	read_worker(const struct shm_worker *ws, uint32_t w, struct stats_wo
 static uint64_t	since(uint64_t counter, uint64_t base);
 static void	read_source(const struct shm_seg *seg, uint32_t s, struct stats_source *o,
 		    uint64_t now_ms);
+static void	read_routes(const struct shm_seg *seg, struct stats_snap *snap);
+static int	used(const struct shm_seg *seg, uint32_t r);
+static void	add_queue(const struct shm_seg *seg, uint32_t r, struct stats_route *o);
 static void	copy_name(char *dst, const char *src, size_t size);
 static double	rate(uint64_t before, uint64_t after, double secs);
 
@@ -98,6 +101,106 @@ read_tables(const struct shm_seg *seg, struct stats_snap *snap, uint64_t now_ms)
 		o = &snap->sources[snap->ns++];
 		read_source(seg, s, o, now_ms);
 		t->active += o->active;
+	}
+	read_routes(seg, snap);
+}
+
+/*
+ * The current configuration's routes. The master publishes generation g at
+ * route slots (g % 2) * half .. (master/spawn.c), so that a reload's new
+ * routes do not overwrite the ones the old generation's workers still use;
+ * the other half holds the previous generation's. hdr.conf_gen is stored
+ * after the new half is complete, so until then this shows the old half,
+ * intact. Queue rows follow slots, so a route that keeps its host and path
+ * across a reload has its counts in both halves: each current route also
+ * takes the rows of the other half's slot with the same host, path and kind
+ * (each such slot at most once), which keeps its counters going up across
+ * reloads and adds the waiters of the old generation's workers.
+ */
+static void
+read_routes(const struct shm_seg *seg, struct stats_snap *snap)
+{
+	uint32_t half = seg->max_routes / 2, first = 0, end = seg->max_routes, other = 0;
+	uint32_t r, k;
+	uint64_t taken[SHM_LIMIT_ROUTES / 2 / 64 + 1];	/* other-half slots already merged */
+
+	snap->nr = 0;
+	if (snap->routes == NULL)
+		return;
+	if (half > 0) {
+		first = (LD(&seg->hdr->conf_gen) % 2) * half;
+		end = first + half;
+		other = half - first;
+	}
+	memset(taken, 0, sizeof(taken));
+	for (r = first; r < end && snap->nr < snap->rcap; r++) {
+		struct stats_route *o;
+
+		if (!used(seg, r))
+			continue;
+		o = &snap->routes[snap->nr++];
+		memset(o, 0, sizeof(*o));
+		o->slot = r;
+		copy_name(o->host, seg->routes[r].host, sizeof(o->host));
+		copy_name(o->path, seg->routes[r].path, sizeof(o->path));
+		o->regex = (LD(&seg->routes[r].flags) & SHM_RT_F_REGEX) != 0;
+		o->balancer = LD(&seg->routes[r].balancer);
+		o->nsources = LD(&seg->routes[r].nsources);
+		for (k = 0; k + 1 < snap->nr && !o->shadowed; k++)
+			o->shadowed = snap->routes[k].regex == o->regex &&
+			    strcmp(snap->routes[k].host, o->host) == 0 &&
+			    strcmp(snap->routes[k].path, o->path) == 0;
+		add_queue(seg, r, o);
+		for (k = 0; half > 0 && k < half && k < SHM_LIMIT_ROUTES / 2; k++) {
+			const struct shm_route *p = &seg->routes[other + k];
+
+			if ((taken[k / 64] >> (k % 64) & 1) || !used(seg, other + k) ||
+			    ((LD(&p->flags) & SHM_RT_F_REGEX) != 0) != o->regex ||
+			    strncmp(p->host, o->host, sizeof(p->host)) != 0 ||
+			    strncmp(p->path, o->path, sizeof(p->path)) != 0)
+				continue;
+			taken[k / 64] |= UINT64_C(1) << (k % 64);
+			add_queue(seg, other + k, o);
+			break;
+		}
+		o->q_wait_avg_us = o->q_ended ? (double)o->q_wait_us / (double)o->q_ended : 0;
+	}
+}
+
+static int
+used(const struct shm_seg *seg, uint32_t r)
+{
+	return (atomic_load_explicit(&seg->routes[r].flags, memory_order_acquire)
+	    & SHM_RT_F_USED) != 0;
+}
+
+/* Adds route slot r's queue rows, over every worker slot, into o. */
+static void
+add_queue(const struct shm_seg *seg, uint32_t r, struct stats_route *o)
+{
+	uint64_t total, max;
+	int64_t q;
+	uint32_t w;
+
+	for (w = 0; w < seg->max_workers; w++) {
+		const struct shm_wroute *c = &seg->wroute[(size_t)w * seg->max_routes + r];
+
+		total = LD(&c->q_total);
+		q = LD(&c->queued);
+		/* The worker raises queued just before q_total, and the master zeroes a
+		 * reaped one's: keep 0 <= queued <= q_total, so ended never wraps. */
+		if (q < 0)
+			q = 0;
+		if ((uint64_t)q > total)
+			q = (int64_t)total;
+		o->queued += q;
+		o->q_total += total;
+		o->q_ended += total - (uint64_t)q;
+		o->q_timeouts += LD(&c->q_timeouts);
+		o->q_wait_us += LD(&c->q_wait_us);
+		max = LD(&c->q_wait_max_us);
+		if (max > o->q_wait_max_us)
+			o->q_wait_max_us = max;
 	}
 }
 
@@ -191,6 +294,15 @@ read_source(const struct shm_seg *seg, uint32_t s, struct stats_source *o, uint6
 	o->active = LD(&src->active);
 	if (o->active < 0)
 		o->active = 0;	/* a worker killed between its two stores */
+	/* max_conns: clamped alike (a count may be read between two stores) */
+	o->max_conns = LD(&src->max_conns);
+	o->conns = LD(&src->conns);
+	if (o->conns < 0)
+		o->conns = 0;
+	o->queued = LD(&src->queued);
+	if (o->queued < 0)
+		o->queued = 0;
+	o->conns_total = LD(&src->conns_total);
 	if (shm_health_read(src, &hr) == -1)
 		memset(&hr, 0, sizeof(hr));	/* checker died mid-write: assume up */
 	o->health.state = hr.state;
@@ -343,6 +455,17 @@ stats_rates(const struct stats_snap *prev, struct stats_snap *cur)
 				break;
 			}
 	}
+}
+
+const char *
+stats_lb_name(uint32_t balancer)
+{
+	/* The configuration's names (common/conf_load.c), in enum shm_lb order. */
+	static const char *const names[SHM_LB__COUNT] = {
+		"round_robin", "least_conn", "ip_hash", "failover",
+	};
+
+	return balancer < SHM_LB__COUNT ? names[balancer] : "?";
 }
 
 const char *

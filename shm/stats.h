@@ -1,7 +1,8 @@
 /*
  * Reader side of the segment: sums the per-worker slots into plain structs
- * (totals, per worker, per source with latency percentiles) and derives
- * rates from two snapshots. Used by sluice-stat; no allocation here.
+ * (totals, per worker, per source with latency percentiles, per route with
+ * its max_conns queue) and derives rates from two snapshots. Used by
+ * sluice-stat; no allocation here.
  */
 #ifndef SLUICE_STATS_H
 #define SLUICE_STATS_H
@@ -88,12 +89,49 @@ struct stats_source {
 	uint64_t	hist[SHM_HIST_BUCKETS];
 	double		p50_us, p90_us, p99_us;	/* 0 when no response yet */
 	double		req_s;		/* -1 until stats_rates() */
+	/* max_conns (4.0): the global counts, written for every source */
+	int64_t		conns;		/* connections open to it, all workers, clamped at 0 */
+	uint32_t	max_conns;	/* 0 = no limit */
+	int64_t		queued;		/* requests waiting that it could take, clamped at 0 */
+	uint64_t	conns_total;	/* connections ever opened to it */
 };
 
 /*
- * One snapshot. The caller points workers/sources at arrays of wcap/scap
- * entries (sized from seg->max_workers / max_sources to list everything);
- * rows past the capacity still count in the totals.
+ * A route of the current configuration (4.0) with its max_conns queue,
+ * summed over every worker slot's row (shm_wroute), reaped ones included,
+ * of its slot and of the other half's slot with the same host, path and
+ * kind if there is one (the same route in the previous generation: its
+ * draining workers' waiters, and the counts from before the last reload).
+ * A wait "ended" when its request left the queue: served, answered 503 at
+ * queue_timeout, or its client gone. Ended waits are counted as q_total -
+ * queued per worker row, which is exact for a live worker (up to the instant
+ * between its two stores) and counts the waits a killed worker took with it
+ * as ended with no time (the master zeroes its queued, its q_wait_us never
+ * got them): the average can then read a little low.
+ */
+struct stats_route {
+	uint32_t	slot;		/* route slot in the segment */
+	char		host[SHM_HOST_LEN];
+	char		path[SHM_PATH_LEN];	/* prefix, or the regex when regex */
+	int		regex;		/* path is a path_regex (SHM_RT_F_REGEX) */
+	uint32_t	balancer;	/* enum shm_lb */
+	uint32_t	nsources;	/* 0: a handler route (metrics, status) */
+	int		shadowed;	/* an earlier route has the same host, path and
+					 * kind: first match wins, so it never matches */
+	int64_t		queued;		/* requests waiting now, clamped at 0 */
+	uint64_t	q_total;	/* requests that had to wait */
+	uint64_t	q_timeouts;	/* of them, answered 503 after queue_timeout */
+	uint64_t	q_ended;	/* waits that ended (see above) */
+	uint64_t	q_wait_us;	/* sum of the waits that ended */
+	uint64_t	q_wait_max_us;	/* the longest, over all workers */
+	double		q_wait_avg_us;	/* q_wait_us / q_ended; 0 when none ended */
+};
+
+/*
+ * One snapshot. The caller points workers/sources/routes at arrays of
+ * wcap/scap/rcap entries (sized from seg->max_workers / max_sources /
+ * max_routes to list everything); worker and source rows past the capacity
+ * still count in the totals. routes may stay NULL: no route is listed.
  */
 struct stats_snap {
 	uint64_t		 taken_ms;	/* CLOCK_MONOTONIC */
@@ -113,6 +151,9 @@ struct stats_snap {
 	struct stats_source	*sources;
 	uint32_t		 scap;
 	uint32_t		 ns;		/* rows filled: bound slots, live or not */
+	struct stats_route	*routes;
+	uint32_t		 rcap;
+	uint32_t		 nr;		/* rows filled: the current generation's routes */
 	/* NULL after stats_take(); the caller may then point it at a snapshot
 	 * of the old master's segment (<name>.oldbin) during a binary upgrade. */
 	const struct stats_snap	*oldbin;
@@ -120,8 +161,11 @@ struct stats_snap {
 
 /*
  * Reads seg into snap (its arrays and capacities set by the caller). Lists
- * worker slots that are configured, occupied or have counted anything, and
- * every bound source slot. Retries while the master is editing the tables
+ * worker slots that are configured, occupied or have counted anything,
+ * every bound source slot, and the routes of the current configuration:
+ * the used slots of the half of the route table that generation hdr.conf_gen
+ * was published to (slots (conf_gen % 2) * (max_routes / 2) onwards; the
+ * whole table if it has a single slot), in slot order. Retries while the master is editing the tables
  * (hdr.gen); if that never settles (a master killed mid-reload) the result
  * is filled anyway with snap->torn = 1. Returns 0.
  */
@@ -147,6 +191,9 @@ double	stats_percentile(const uint64_t *hist, uint32_t nbuckets, double q);
 /* Bucket b's bounds in microseconds: [lower, upper). */
 double	stats_bucket_lower(uint32_t b);
 double	stats_bucket_upper(uint32_t b);
+
+/* A balancer's configuration name ("round_robin", ...); "?" out of range. */
+const char	*stats_lb_name(uint32_t balancer);
 
 /* "up"/"down", "running"..., "connect"... for printing; never NULL. */
 const char	*stats_worker_state_name(uint32_t state);

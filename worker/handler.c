@@ -37,10 +37,14 @@ handler_reply(struct cconn *c)
 	snap.scap = seg->max_sources;
 	snap.workers = calloc(snap.wcap > 0 ? snap.wcap : 1, sizeof(*snap.workers));
 	snap.sources = calloc(snap.scap > 0 ? snap.scap : 1, sizeof(*snap.sources));
-	f = snap.workers != NULL && snap.sources != NULL ? open_memstream(&body, &len) : NULL;
+	snap.rcap = seg->max_routes;
+	snap.routes = calloc(snap.rcap > 0 ? snap.rcap : 1, sizeof(*snap.routes));
+	f = snap.workers != NULL && snap.sources != NULL && snap.routes != NULL ?
+	    open_memstream(&body, &len) : NULL;
 	if (f == NULL) {
 		free(snap.workers);
 		free(snap.sources);
+		free(snap.routes);
 		log_warnx("conn=%llu: no memory for the %s answer", (unsigned long long)c->id,
 		    metrics ? "metrics" : "status");
 		return errpage_reply(c, 503, x->rq_mode != BODY_NONE, SHM_END_LOCAL);
@@ -52,6 +56,7 @@ handler_reply(struct cconn *c)
 		stat_print_json(f, seg, &snap);
 	free(snap.workers);
 	free(snap.sources);
+	free(snap.routes);
 	if (fclose(f) != 0 || body == NULL) {
 		free(body);
 		return errpage_reply(c, 503, x->rq_mode != BODY_NONE, SHM_END_LOCAL);

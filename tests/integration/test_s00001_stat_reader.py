@@ -2,7 +2,9 @@
 golden layout of tests/unit/shm/test_layout.c (so this is also a second,
 independent reading of the ABI): the table, --json, --prometheus (checked by
 a parser of the text format), -w, and the refusals (no segment, another
-layout version). Every test fails (never skips) when the sluice-stat binary
+layout version), and the max_conns counts of layout 4.0 (source
+connections and queue, the routes of the current configuration with their
+queues). Every test fails (never skips) when the sluice-stat binary
 is missing: $SLUICE_STAT_BIN, else $SLUICE_STAT, else next to the sluice binary."""
 
 import json
@@ -31,7 +33,7 @@ MAGIC = 0x3130454349554C53
 VER_MAJOR = 4
 HDR, WORKER, WSRC, SOURCE, ROUTE, WROUTE = 256, 448, 1216, 384, 768, 64
 HIST_BUCKETS = 114
-MW, MS, MR = 3, 4, 1
+MW, MS, MR = 3, 4, 4        # route slots: two halves of 2 (master/spawn.c)
 
 
 def bucket(us):
@@ -64,7 +66,8 @@ class Segment:
     def header(self, ver_major=VER_MAJOR, nworkers=2, nsources=3):
         self.put(0, "QHHIQQiIQQ", MAGIC, ver_major, 0, HDR, self.size, 2, os.getpid(), 1,
                  int(time.time()), int(time.monotonic() * 1000))
-        self.put(56, "IIIIII", nworkers, MW, nsources, MS, 1, MR)
+        # nroutes: the master's high-water mark (generation 1 used slots 2, 3)
+        self.put(56, "IIIIII", nworkers, MW, nsources, MS, MR, MR)
         self.put(80, "QQQQ", self.off_workers, self.off_wsrc, self.off_sources, self.off_routes)
         self.put(112, "IIIIII", WORKER, WSRC, SOURCE, ROUTE, HIST_BUCKETS, 4)
         # master_start (since 1.1): the master's /proc/PID/stat starttime (field 22)
@@ -88,6 +91,26 @@ class Segment:
         self.put(o + 224, "QII", 2, hstate, hreason)
         self.put(o + 320, "q", active)
 
+    def ends(self, w, cause, n):
+        """worker w's ends[cause] (enum shm_end)."""
+        self.put(self.off_workers + w * WORKER + 168 + 8 * cause, "Q", n)
+
+    def conns(self, s, max_conns, conns, queued, conns_total):
+        """4.0: the max_conns copy and the global counts of source slot s."""
+        o = self.off_sources + s * SOURCE
+        self.put(o + 268, "I", max_conns)
+        self.put(o + 328, "qqQ", conns, queued, conns_total)
+
+    def route(self, r, host, path, flags, balancer, nsources=1):
+        o = self.off_routes + r * ROUTE
+        self.buf[o:o + len(host)] = host.encode()
+        self.buf[o + 128:o + 128 + len(path)] = path.encode()
+        self.put(o + 384, "III", 0x1 | flags, balancer, nsources)
+
+    def wroute(self, w, r, queued, total, timeouts, wait_us, max_us):
+        self.put(self.off_wroute + (w * MR + r) * WROUTE, "qQQQQ", queued, total, timeouts,
+                 wait_us, max_us)
+
     def wsrc(self, w, s, requests, lat_us):
         o = self.off_wsrc + (w * MS + s) * WSRC
         self.put(o, "Q", requests)
@@ -107,6 +130,8 @@ class Segment:
 
 
 WEIRD = 'we"ird\\name'
+END_QUEUE = 16                                  # SHM_END_QUEUE, "queue_timeout"
+RX = '^/a"\\d+'                                   # a path_regex that needs escaping
 
 
 @pytest.fixture
@@ -121,6 +146,21 @@ def seg():
     s.wsrc(0, 0, 7, 1000)
     s.wsrc(1, 0, 3, 1000)
     s.wsrc(0, 1, 2, 300000)
+    s.conns(0, 8, 3, 2, 41)                         # app1: max_conns 8
+    s.conns(1, 0, 1, 0, 5)                          # no limit: counted all the same
+    s.conns(2, 4, 1, 1, 9)                          # "old" is not listed
+    # conf_gen 1: the current routes are in slots 2, 3; slot 0 is an older
+    # generation's, with counts that must not show
+    s.route(0, "stale.example", "/stale", 0, 0)
+    s.wroute(0, 0, 1, 99, 9, 99000000, 9000000)
+    s.route(2, "*", "/", 0, 0)
+    s.route(3, "api.example", RX, 0x2, 1)           # regex, least_conn
+    # "/": worker 0 has 10 waits, 8 ended, 2 waiting; worker 1 (reaped, its
+    # queued zeroed by the master) 4 ended: 12 ended, 10 s, avg 0.8333 s
+    s.wroute(0, 2, 2, 10, 1, 8000000, 2500000)
+    s.wroute(1, 2, 0, 4, 2, 2000000, 900000)
+    s.wroute(2, 3, 1, 1, 0, 0, 0)                   # one waiting, none ended
+    s.ends(0, END_QUEUE, 3)                         # the 3 timeouts' end cause W
     s.write()
     yield s
     s.remove()
@@ -153,15 +193,44 @@ def test_json(seg):
     assert src[WEIRD]["latency_ms"]["p99"] == pytest.approx(327.68)
     assert d["totals"]["active"] == 2
     assert d["master_alive"] is True
+    assert d["totals"]["ends"]["queue_timeout"] == 3
+    assert d["workers"][0]["ends"]["queue_timeout"] == 3
+    assert (src["app1"]["conns"], src["app1"]["max_conns"], src["app1"]["queued"],
+            src["app1"]["conns_total"]) == (3, 8, 2, 41)
+    assert (src[WEIRD]["conns"], src[WEIRD]["max_conns"], src[WEIRD]["queued"],
+            src[WEIRD]["conns_total"]) == (1, 0, 0, 5)
+    assert [(r["host"], r["path"], r["regex"], r["balancer"]) for r in d["routes"]] == \
+        [("*", "/", False, "round_robin"), ("api.example", RX, True, "least_conn")]
+    r = d["routes"][0]
+    assert (r["queued"], r["queue_total"], r["queue_timeouts"], r["queue_waits_ended"]) == \
+        (2, 14, 3, 12)
+    assert r["queue_wait_seconds_sum"] == pytest.approx(10.0)
+    assert r["queue_wait_avg_seconds"] == pytest.approx(10.0 / 12, abs=1e-6)
+    assert r["queue_wait_max_seconds"] == pytest.approx(2.5)
+    r = d["routes"][1]
+    assert (r["queued"], r["queue_total"], r["queue_timeouts"], r["queue_waits_ended"]) == \
+        (1, 1, 0, 0)
+    assert r["queue_wait_seconds_sum"] == 0 and r["queue_wait_avg_seconds"] == 0
+    assert r["queue_wait_max_seconds"] == 0
 
 
 def test_table(seg):
     rc, out, err = stat("-n", seg.name)
     assert rc == 0, err
     assert re.search(r"^requests 15\b", out, re.M), out
-    assert re.search(r"^app1\s+up\s+2\s+10\b", out, re.M), out
-    assert re.search(r"\s+down\s+0\s+2\b.*\(connect\)", out), out
+    # ACTIVE, CONNS (/max_conns when set), QUEUED, REQUESTS
+    assert re.search(r"^SOURCE\s+HEALTH\s+ACTIVE\s+CONNS\s+QUEUED\s+REQUESTS\s", out, re.M), out
+    assert re.search(r"^app1\s+up\s+2\s+3/8\s+2\s+10\b", out, re.M), out
+    assert re.search(r"\s+down\s+0\s+1\s+0\s+2\b.*\(connect\)", out), out
     assert "old" not in out
+    # the routes of the current configuration, "~" before a regex; waits in ms
+    assert re.search(r"^HOST\s+PATH\s+BALANCER\s+QUEUED\s+WAITED\s+TIMEOUTS\s+AVGMS\s+MAXMS$",
+                     out, re.M), out
+    assert re.search(r"^\*\s+/\s+round_robin\s+2\s+14\s+3\s+833\s+2500$", out, re.M), out
+    assert re.search(r"^api\.example\s+~%s\s+least_conn\s+1\s+1\s+0\s+-\s+-$"
+                     % re.escape(RX), out, re.M), out
+    assert "stale" not in out
+    assert re.search(r"^ends ok 0 queue_timeout 3$", out, re.M), out
 
 
 # --- a parser of the Prometheus text exposition format 0.0.4 ---
@@ -234,6 +303,35 @@ def test_prometheus(seg):
     assert h[("sluice_source_response_seconds_count", None)] == 10
     assert h[("sluice_source_response_seconds_sum", None)] == pytest.approx(0.01)
     assert not [s for s in lat if "quantile" in s[1]], "no summary lines left"
+
+    def by_source(fam):
+        return {s[1]["source"]: s[2] for s in fams[fam][1]}
+
+    assert fams["sluice_source_connections"][0] == "gauge"
+    assert by_source("sluice_source_connections") == {"app1": 3, WEIRD: 1}
+    assert by_source("sluice_source_max_connections") == {"app1": 8}, "only when set"
+    assert fams["sluice_source_connections_opened_total"][0] == "counter"
+    assert by_source("sluice_source_connections_opened_total") == {"app1": 41, WEIRD: 5}
+    assert by_source("sluice_source_queued") == {"app1": 2, WEIRD: 0}
+
+    def by_route(fam, name=None):
+        return {(s[1]["host"], s[1]["path"]): s[2] for s in fams[fam][1]
+                if name is None or s[0] == name}
+
+    ex = {(s[1]["worker"], s[1]["cause"]): s[2] for s in fams["sluice_worker_exchanges_total"][1]}
+    assert ex[("0", "queue_timeout")] == 3 and ex[("1", "queue_timeout")] == 0
+
+    rx = ("api.example", "~" + RX)
+    assert by_route("sluice_route_queued") == {("*", "/"): 2, rx: 1}
+    assert fams["sluice_route_queue_total"][0] == "counter"
+    assert by_route("sluice_route_queue_total") == {("*", "/"): 14, rx: 1}
+    assert by_route("sluice_route_queue_timeouts_total") == {("*", "/"): 3, rx: 0}
+    assert fams["sluice_route_queue_wait_seconds"][0] == "summary"
+    assert by_route("sluice_route_queue_wait_seconds",
+                    "sluice_route_queue_wait_seconds_sum") == {("*", "/"): 10.0, rx: 0}
+    assert by_route("sluice_route_queue_wait_seconds",
+                    "sluice_route_queue_wait_seconds_count") == {("*", "/"): 12, rx: 0}
+    assert by_route("sluice_route_queue_wait_max_seconds") == {("*", "/"): 2.5, rx: 0}
 
 
 def test_watch_refreshes_until_sigint(seg):

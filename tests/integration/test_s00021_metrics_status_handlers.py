@@ -58,6 +58,16 @@ def test_metrics_and_status(env):
     assert reqs.type == "counter"
     assert [smp.value for smp in reqs.samples if smp.labels.get("source") == "a"
             and smp.name.endswith("_total")] == [7]
+    # max_conns counts (4.0): every connection sluice opened to a, none waiting, no budget
+    opened = fams["sluice_source_connections_opened"]
+    assert opened.type == "counter"
+    accepts = a.stats()["accepts"]
+    assert [smp.value for smp in opened.samples if smp.labels.get("source") == "a"
+            and smp.name.endswith("_total")] == [accepts]
+    assert fams["sluice_source_connections"].type == "gauge"
+    assert [smp.value for smp in fams["sluice_source_queued"].samples
+            if smp.labels.get("source") == "a"] == [0]
+    assert "sluice_source_max_connections" not in fams, "only for a source with max_conns"
 
     st, head, body = get_from(s.port, "127.0.0.1", "/status")
     assert st == 200 and "application/json" in head
@@ -67,6 +77,15 @@ def test_metrics_and_status(env):
     assert [w["pid"] for w in doc["workers"]] == [w["pid"] for w in ref["workers"]]
     src = [x for x in doc["sources"] if x["name"] == "a"][0]
     assert src["requests"] == 7
+    assert src["conns_total"] == accepts and src["max_conns"] == 0 and src["queued"] == 0
+    # The routes of the configuration, as sluice-stat lists them.
+    assert [(r["path"], r["balancer"]) for r in doc["routes"]] == \
+        [(r["path"], r["balancer"]) for r in ref["routes"]] == \
+        [("/metrics", "round_robin"), ("/status", "round_robin"), ("/", "round_robin")], \
+        doc["routes"]
+    assert all(r["queue_total"] == 0 for r in doc["routes"])
+    assert [smp.labels["path"] for smp in fams["sluice_route_queue"].samples
+            if smp.name.endswith("_total")] == ["/metrics", "/status", "/"]
 
     # Guarded: from another address, 403 and nothing served.
     assert get_from(s.port, "127.0.0.2", "/metrics")[0] == 403
