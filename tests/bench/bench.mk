@@ -1,9 +1,14 @@
 # Load benchmark against nginx and HAProxy (README: "Benchmark"). Included by
 # the main Makefile.
 #
-#   make bench                          the full run (about 17 minutes), writes
+#   make bench                          the full run (about 22 minutes), writes
 #                                       tests/bench/RESULTS.md: plain HTTP, then
-#                                       the HTTPS part (bench-tls)
+#                                       the HTTPS part (bench-tls), then the
+#                                       pool churn part (bench-pool)
+#   make bench-pool                     backend connection churn and max_conns
+#                                       cost alone (about 5 minutes): rewrites
+#                                       only its section of RESULTS.md
+#   make bench-pool BENCH_ROUNDS=1 BENCH_SECONDS=3    the same in about 1.5 minutes
 #   make bench-tls                      the HTTPS part alone (about 7 minutes):
 #                                       rewrites only its section of RESULTS.md
 #   make bench-tls BENCH_ROUNDS=1 BENCH_SECONDS=2 BENCH_TLS_IDLE=300
@@ -26,7 +31,7 @@ BENCH_OUT	?= tests/bench/RESULTS.md
 BENCH_ARGS	?=
 BENCH_DEB	 = nginx haproxy wrk valgrind strace util-linux openssl
 
-.PHONY: bench bench-deps bench-regex bench-tls bench-tls-run
+.PHONY: bench bench-deps bench-regex bench-tls bench-tls-run bench-pool bench-pool-run
 
 # Debian starts the nginx and haproxy services on install (nginx on port 80):
 # the benchmark runs its own instances, so a service that this target
@@ -57,6 +62,7 @@ bench: bench-deps
 		--rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) --warmup $(BENCH_WARMUP) \
 		--n $(BENCH_N) --idle $(BENCH_IDLE) --port $(BENCH_PORT) $(BENCH_ARGS)
 	@$(MAKE) --no-print-directory bench-tls-run
+	@$(MAKE) --no-print-directory bench-pool-run
 
 # HTTPS: full and resumed handshakes, keep-alive requests, idle TLS memory.
 bench-tls: bench-deps
@@ -86,3 +92,25 @@ bench-acl: all $(BENCH_B)/origin
 	taskset -c 1 $(PYTHON) tests/bench/acl_cost.py --sluice $(B)/sluice \
 		--origin $(BENCH_B)/origin --work $(BENCH_B)/run-acl --out $(BENCH_OUT) \
 		--n $(BENCH_N) --port $(BENCH_ACL_PORT) $(BENCH_ACL_ARGS)
+
+# Backend connections opened per 1,000 requests at 50 and 400 keep-alive
+# clients (issue 14): sluice's default pool (reuse_max "auto"), reuse_max = 16,
+# nginx keepalive 16 and 512, HAProxy (http-reuse safe and always), one
+# worker each, two origin processes; then instructions per request under
+# callgrind with max_conns = 100000 (set, never reached) and without.
+# Rewrites only its section of RESULTS.md; `make bench` runs it last.
+# BENCH_POOL_ROUNDS (3, or BENCH_ROUNDS when given), BENCH_SECONDS,
+# BENCH_WARMUP, BENCH_N, BENCH_POOL_PORT (18380), BENCH_POOL_ARGS
+# (e.g. --only sluice,nginx-16 --skip queue).
+BENCH_POOL_PORT	?= 18380
+BENCH_POOL_ROUNDS ?= $(if $(filter command line environment,$(origin BENCH_ROUNDS)),$(BENCH_ROUNDS),3)
+BENCH_POOL_ARGS	?=
+bench-pool: bench-deps
+	@$(MAKE) --no-print-directory all $(BENCH_B)/origin
+	@$(MAKE) --no-print-directory bench-pool-run
+
+bench-pool-run:
+	taskset -c 1 timeout 1800 $(PYTHON) tests/bench/pool_churn.py --sluice $(B)/sluice \
+		--origin $(BENCH_B)/origin --work $(BENCH_B)/run-pool --out $(BENCH_OUT) \
+		--rounds $(BENCH_POOL_ROUNDS) --seconds $(BENCH_SECONDS) --warmup $(BENCH_WARMUP) \
+		--n $(BENCH_N) --port $(BENCH_POOL_PORT) $(BENCH_POOL_ARGS)

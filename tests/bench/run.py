@@ -1040,11 +1040,13 @@ def write_report(path, info, args, results):
     if TLS_BEGIN in old and TLS_END in old:
         L.append(TLS_BEGIN + old.partition(TLS_BEGIN)[2].partition(TLS_END)[0] + TLS_END)
         L.append("")
-    # ... and so does the allow/deny one (make bench-acl, acl_cost.py).
-    acl_begin, acl_end = "<!-- bench-acl", "<!-- /bench-acl -->"
-    if acl_begin in old and acl_end in old:
-        L.append(acl_begin + old.partition(acl_begin)[2].partition(acl_end)[0] + acl_end)
-        L.append("")
+    # ... and so do the allow/deny one (make bench-acl, acl_cost.py) and the
+    # pool churn one (make bench-pool, pool_churn.py).
+    for begin, end in (("<!-- bench-acl", "<!-- /bench-acl -->"),
+                       ("<!-- bench-pool", "<!-- /bench-pool -->")):
+        if begin in old and end in old:
+            L.append(begin + old.partition(begin)[2].partition(end)[0] + end)
+            L.append("")
     with open(path, "w") as f:
         f.write("\n".join(L))
 
