@@ -24,6 +24,8 @@ Counters (reported by /__stats):
             connection whose peer has already closed it (EOF waiting unread
             while its thread has not got to it yet) is not counted as open
             when a new one arrives: the proxy no longer holds it.
+  busy_max  the most requests (not control paths) being answered at once since
+            the start or the last /__reset.
 
 Endpoints (any method; every response carries "X-Backend: NAME"; HEAD gets the
 same head as GET and no body):
@@ -223,6 +225,8 @@ class Backend:
         self.open = 0
         self.conns = 0
         self.conns_max = 0
+        self.busy = 0
+        self.busy_max = 0
         self.data_socks = set()
         self.conn_seq = 0
         self.ws_sessions = 0
@@ -301,7 +305,16 @@ class Backend:
                     nreq > self.drop_after):
                     return
                 self.read_body(s, r, req)
-                keep = self.handle(s, req, cid, nreq, peer)
+                if not control:
+                    with self.lock:
+                        self.busy += 1
+                        self.busy_max = max(self.busy_max, self.busy)
+                try:
+                    keep = self.handle(s, req, cid, nreq, peer)
+                finally:
+                    if not control:
+                        with self.lock:
+                            self.busy -= 1
                 if not keep:
                     return
         except (ConnClosed, ConnectionError, socket.timeout, ValueError, OSError):
@@ -496,6 +509,7 @@ class Backend:
                 doc = {"name": self.name, "accepts": self.accepts,
                        "requests": self.requests, "open": self.open,
                        "conns": self.conns, "conns_max": self.conns_max,
+                       "busy_max": self.busy_max,
                        "ws_sessions": self.ws_sessions, "ws_eof": self.ws_eof,
                        "health_checks": self.health_checks}
             self.send_simple(s, req, 200, json.dumps(doc).encode(), keep, "application/json")
@@ -504,6 +518,7 @@ class Backend:
                 self.accepts = 0
                 self.requests = 0
                 self.conns_max = self.conns
+                self.busy_max = self.busy
             self.send_simple(s, req, 200, b"reset\n", keep)
         elif p == "/__health":
             with self.lock:
