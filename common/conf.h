@@ -102,8 +102,8 @@ struct source_conf {
 	bool		 backup;
 	bool		 resolve;		/* re-resolve the name while running (master/resolve.c);
 						 * addr.len = 0 when it did not resolve at load */
-	uint32_t	 max_conns;		/* not supported yet (issue 14) */
-	double		 slow_start;		/* not supported yet (issue 14) */
+	uint32_t	 max_conns;		/* all workers together, 0 = no limit (queue.c) */
+	double		 slow_start;		/* seconds to ramp a recovered source, 0 = off */
 	struct source_tls_conf tls;
 	int		 line;
 };
@@ -185,7 +185,7 @@ struct route_conf {
 	uint32_t	 reuse_max;		/* 0..4096, or CONF_REUSE_AUTO (default) */
 	uint32_t	 reuse_limit;		/* "auto": most idle per source, default 1024 */
 	uint32_t	 max_body_size;		/* bytes of a request body, 0 = no limit (default) */
-	double		 queue_timeout;		/* not supported yet (issue 14) */
+	double		 queue_timeout;		/* wait for a max_conns slot, default 5 */
 	uint32_t	 reuse_requests;	/* 1..1000000, default 1000 */
 	uint32_t	 retries;		/* 0..16, default 1 */
 	bool		 preserve_host;		/* default true */

@@ -43,8 +43,6 @@
 struct ld;
 struct cf_cmd;
 
-/* True when a present, valid value of a not-yet-supported key must be refused. */
-typedef bool unsup_fn(const config_setting_t *s);
 /* True when a string value has the right shape (length is checked before). */
 typedef bool str_check_fn(const char *v);
 /*
@@ -58,23 +56,6 @@ typedef void group_check_fn(struct ld *ld, const config_setting_t *s, void *base
     const char *where);
 
 
-
-/*
- * Keys that are part of the schema but whose feature is not built yet. Their
- * values are still validated in full; a valid value is then refused with
- * "KEY: not supported yet". Delete the row when the feature lands.
- *   key	schema path; "[]" stands for any list index
- *   when	NULL: any value is refused; else only values it returns true for
- *   hint	appended in parentheses, or NULL
- */
-static const struct unsupported {
-	const char	*key;
-	unsup_fn	*when;
-	const char	*hint;
-} unsupported[] = {
-	{ "sources[].slow_start",	NULL,	"comes with issue 14" },
-	{ NULL,				NULL,	NULL },
-};
 
 enum cf_kind {
 	CF_U32 = 0,	/* integer in [min, max] -> uint32_t */
@@ -92,6 +73,7 @@ enum cf_kind {
 #define CF_F_REQUIRED	0x0001u		/* must be present; a list must not be empty */
 #define CF_F_EMPTY_OK	0x0002u		/* CF_STR: "" is a valid value */
 #define CF_F_SIZE	0x0004u		/* CF_U32: also "16k", "10m", "1g" (1024-based) */
+#define CF_F_ZERO_OK	0x0008u		/* CF_DUR: 0 is a valid value (off) */
 
 /* One key of a group, after ngx_command_t. */
 struct cf_cmd {
@@ -161,8 +143,6 @@ static void	parse_list(struct ld *ld, const config_setting_t *s, const struct cf
     void *base, const char *where, const char *schema);
 static void	set_default(struct ld *ld, const struct cf_cmd *cmd, void *base,
     const char *where, const char *schema);
-static void	check_unsupported(struct ld *ld, const config_setting_t *s, const char *where,
-    const char *schema);
 #define CIDR_LIST_MAX	1000000	/* allow/deny/trusted_proxies entries */
 static int	str_list_max(struct ld *ld, const config_setting_t *s, const char *where,
     const char *expect, int max);
@@ -248,6 +228,10 @@ static void	check_rewrite(struct ld *ld, const config_setting_t *s, void *base,
 #define K_DUR(n, st, f, d) \
 	{ .name = (n), .kind = CF_DUR, .off = offsetof(st, f), .min = 0, .max = DUR_MAX, \
 	  .def = (d) }
+/* A duration where 0 means off. */
+#define K_DUR0(n, st, f, d) \
+	{ .name = (n), .kind = CF_DUR, .flags = CF_F_ZERO_OK, .off = offsetof(st, f), .min = 0, \
+	  .max = DUR_MAX, .def = (d) }
 #define K_BOOL(n, st, f, d) \
 	{ .name = (n), .kind = CF_BOOL, .off = offsetof(st, f), .def = (d) }
 #define K_STR(n, st, f, fl, d, chk, exp) \
@@ -454,7 +438,7 @@ static const struct cf_cmd source_cmds[] = {
 	K_GROUP("tls", struct source_conf, tls, &source_tls_group),
 	K_BOOL("resolve", struct source_conf, resolve, false),
 	K_U32("max_conns", struct source_conf, max_conns, 0, 1000000, 0),
-	K_DUR("slow_start", struct source_conf, slow_start, 0),
+	K_DUR0("slow_start", struct source_conf, slow_start, 0),
 	K_END
 };
 
@@ -981,7 +965,8 @@ expect_text(const struct cf_cmd *cmd, char *buf, size_t size)
 			snprintf(buf, size, "an integer %.0f..%.0f", cmd->min, cmd->max);
 		break;
 	case CF_DUR:
-		snprintf(buf, size, "a number of seconds > %.0f and <= %.0f", cmd->min, cmd->max);
+		snprintf(buf, size, "a number of seconds %s %.0f and <= %.0f",
+		    (cmd->flags & CF_F_ZERO_OK) ? ">=" : ">", cmd->min, cmd->max);
 		break;
 	case CF_BOOL:
 		snprintf(buf, size, "true or false");
@@ -1028,7 +1013,6 @@ parse_group(struct ld *ld, const config_setting_t *s, const struct cf_group *g, 
 	char w[PATH_MAX_TXT], sc[PATH_MAX_TXT], keys[200], buf[GOT_MAX];
 	size_t kl;
 	int i, n;
-	unsigned before;
 
 	if (s != NULL) {
 		n = config_setting_length(s);
@@ -1060,10 +1044,7 @@ parse_group(struct ld *ld, const config_setting_t *s, const struct cf_group *g, 
 				    expect_text(cmd, buf, sizeof(buf)));
 			continue;
 		}
-		before = ld->errs->total;
 		parse_value(ld, m, cmd, base, w, sc);
-		if (ld->errs->total == before)
-			check_unsupported(ld, m, w, sc);
 	}
 	if (s != NULL && g->check != NULL)
 		g->check(ld, s, base, where);
@@ -1136,7 +1117,8 @@ parse_value(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, 
 			dv = (double)config_setting_get_int64(s);
 		else
 			goto bad;
-		if (!isfinite(dv) || dv <= cmd->min || dv > cmd->max)
+		if (!isfinite(dv) || dv < cmd->min || dv > cmd->max ||
+		    (dv == cmd->min && !(cmd->flags & CF_F_ZERO_OK)))
 			goto bad;
 		*FIELD(base, cmd->off, double) = dv;
 		return;
@@ -1261,20 +1243,6 @@ parse_list(struct ld *ld, const config_setting_t *s, const struct cf_cmd *cmd, v
 		*FIELD(arr + (size_t)i * cmd->sub->size, cmd->sub->line_off, int) =
 		    (int)config_setting_source_line(e);
 		parse_group(ld, e, cmd->sub, arr + (size_t)i * cmd->sub->size, w, sc);
-	}
-}
-
-static void
-check_unsupported(struct ld *ld, const config_setting_t *s, const char *where,
-    const char *schema)
-{
-	const struct unsupported *u;
-
-	for (u = unsupported; u->key != NULL; u++) {
-		if (strcmp(u->key, schema) != 0 || (u->when != NULL && !u->when(s)))
-			continue;
-		err_at(ld, s, "%s: not supported yet%s%s%s", where, u->hint != NULL ? " (" : "",
-		    u->hint != NULL ? u->hint : "", u->hint != NULL ? ")" : "");
 	}
 }
 

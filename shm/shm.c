@@ -874,14 +874,28 @@ shm_source_mark_up(struct shm_source *src)
 	if (atomic_load_explicit(&src->down_until_s, memory_order_relaxed) == 0)
 		return 0;	/* the common case: no locked RMW */
 	was = atomic_exchange_explicit(&src->down_until_s, 0, memory_order_relaxed);
-	return was != 0;
+	if (was == 0)
+		return 0;	/* another worker cleared it */
+	/* Back up: slow start ramps from here. Only the clearing worker writes. */
+	atomic_store_explicit(&src->up_since_ms, shm_now_ms(), memory_order_relaxed);
+	return 1;
 }
 
 void
 shm_health_write(struct shm_source *src, const struct shm_health_rec *h)
 {
-	uint64_t seq = shm_seq_write_begin(&src->hseq);
+	uint64_t seq;
 
+	/*
+	 * The checker's rise: slow start ramps from the change. The writer is
+	 * the only one to change hstate, so the old value needs no seqlock.
+	 * Start-up is no recovery: a fresh slot is up.
+	 */
+	if (atomic_load_explicit(&src->hstate, memory_order_relaxed) == SHM_H_DOWN &&
+	    h->state == SHM_H_UP)
+		atomic_store_explicit(&src->up_since_ms, h->since_ms != 0 ? h->since_ms :
+		    shm_now_ms(), memory_order_relaxed);
+	seq = shm_seq_write_begin(&src->hseq);
 	atomic_store_explicit(&src->hstate, h->state, memory_order_relaxed);
 	atomic_store_explicit(&src->hreason, h->reason, memory_order_relaxed);
 	atomic_store_explicit(&src->hsince_ms, h->since_ms, memory_order_relaxed);

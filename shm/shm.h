@@ -224,10 +224,12 @@ int	shm_source_mark_down(struct shm_source *src, uint32_t now_s, uint32_t until_
 int	shm_source_claim_probe(struct shm_source *src, uint32_t now_s, uint32_t hold_s);
 
 /* A request to src succeeded: clears the passive mark and fail count;
- * returns 1 if a mark was cleared (log "up again"), else 0. */
+ * returns 1 if a mark was cleared (log "up again"; up_since_ms is set to
+ * now, where slow start ramps from), else 0. */
 int	shm_source_mark_up(struct shm_source *src);
 
-/* Health record, one writer at a time (the checker). */
+/* Health record, one writer at a time (the checker). A change from down to
+ * up also sets src->up_since_ms to h->since_ms (now if 0): slow start. */
 void	shm_health_write(struct shm_source *src, const struct shm_health_rec *h);
 /* Copies the record consistently; returns 0, or -1 if the writer stayed in
  * the middle of a write for every retry (a checker killed mid-write). */

@@ -1,8 +1,9 @@
 /*
  * What every balancer shares: the usable set of a route's sources (health
- * checker state, passive marks with their single probe, backups), passive
- * health bookkeeping, and the table of algorithms (lb_rr.c, lb_leastconn.c,
- * lb_iphash.c, lb_failover.c), which choose within that set.
+ * checker state, passive marks with their single probe, backups), the slow
+ * start of a source back up, passive health bookkeeping, and the table of
+ * algorithms (lb_rr.c, lb_leastconn.c, lb_iphash.c, lb_failover.c), which
+ * choose within that set.
  */
 #include "worker/lb.h"
 
@@ -27,6 +28,7 @@ _Static_assert(LB_MAX_SOURCES == CONF_ROUTE_SOURCES_MAX, "the config allows what
 static enum lb_cand candidate(struct worker *w, uint32_t src_idx, uint32_t now_s,
 		    uint64_t now_ms);
 static struct shm_source *src_shm(struct worker *w, uint32_t src_idx);
+static uint64_t	ramp_start(struct worker *w, uint32_t src_idx, uint64_t now_ms);
 
 /* Indexed by enum balancer (common/conf.h). */
 static const struct lb_ops *const ops_table[LB__COUNT] = {
@@ -57,6 +59,41 @@ candidate(struct worker *w, uint32_t src_idx, uint32_t now_s, uint64_t now_ms)
 	if (du == 0)
 		return LB_C_YES;
 	return du > now_s ? LB_C_MARKED : LB_C_PROBE;
+}
+
+/*
+ * When the source last came back up: the checker's rise or a passive mark
+ * cleared (up_since_ms, shm.c), or a Retry-After seen by the checker that
+ * ran out; 0 = never down. A passive mark that runs out does not make the
+ * source usable by itself: its probe's success clears it (up_since_ms).
+ */
+static uint64_t
+ramp_start(struct worker *w, uint32_t src_idx, uint64_t now_ms)
+{
+	const struct shm_source *s = src_shm(w, src_idx);
+	uint64_t t = atomic_load_explicit(&s->up_since_ms, memory_order_relaxed), hd;
+
+	if (w->conf->health.enabled) {
+		hd = atomic_load_explicit(&s->hdown_until_ms, memory_order_relaxed);
+		if (hd > t && hd <= now_ms)
+			t = hd;
+	}
+	return t;
+}
+
+uint32_t
+lb_share(uint64_t now_ms, uint64_t start_ms, double slow_start)
+{
+	uint64_t ramp_ms, el, v;
+
+	if (start_ms == 0 || !(slow_start > 0))
+		return LB_SHARE_ONE;
+	ramp_ms = (uint64_t)(slow_start * 1000);
+	el = now_ms > start_ms ? now_ms - start_ms : 0;
+	if (el >= ramp_ms)
+		return LB_SHARE_ONE;
+	v = (el * LB_SHARE_ONE + ramp_ms - 1) / ramp_ms;	/* rounded up */
+	return v < LB_SHARE_MIN ? LB_SHARE_MIN : (uint32_t)v;
 }
 
 const struct lb_ops *
@@ -141,10 +178,11 @@ lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr *peer, uint6
 	const struct lb_ops *ops = lb_ops_of(rc->balancer);
 	enum lb_cand cand[LB_MAX_SOURCES];
 	uint8_t backup[LB_MAX_SOURCES];
-	uint32_t weight[LB_MAX_SOURCES];
+	uint32_t weight[LB_MAX_SOURCES], share[LB_MAX_SOURCES];
 	int64_t active[LB_MAX_SOURCES];
 	uint64_t now_ms = shm_now_ms();
-	uint32_t now_s = (uint32_t)(now_ms / 1000), n, i;
+	uint32_t now_s = (uint32_t)(now_ms / 1000), n, i, j, sh;
+	int ramp = 0;
 	struct lb_in in;
 
 	*probe = 0;
@@ -156,7 +194,21 @@ lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr *peer, uint6
 		    candidate(w, rc->sources[i], now_s, now_ms);
 		backup[i] = sc->backup;
 		weight[i] = sc->weight;
+		/* Without slow start this branch is all it costs. */
+		if (sc->slow_start > 0 && cand[i] == LB_C_YES &&
+		    (sh = lb_share(now_ms, ramp_start(w, rc->sources[i], now_ms),
+		    sc->slow_start)) < LB_SHARE_ONE) {
+			if (!ramp)
+				for (j = 0; j < n; j++)
+					share[j] = LB_SHARE_ONE;
+			ramp = 1;
+			share[i] = sh;
+		}
 	}
+	/* Effective weights, in units of LB_SHARE_ONE: 256000 at most. */
+	if (ramp)
+		for (i = 0; i < n; i++)
+			weight[i] *= share[i];
 	/*
 	 * A source whose passive mark expired gets one probe request at once:
 	 * the worker that wins the claim sends it, the others keep skipping it
@@ -178,6 +230,8 @@ lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr *peer, uint6
 	in.r = r;
 	in.n = n;
 	in.weight = weight;
+	in.share = ramp ? share : NULL;
+	in.now_ms = now_ms;
 	in.usable = NULL;
 	in.active = (ops->flags & LB_F_ACTIVE) ? active : NULL;
 	in.peer = peer;

@@ -40,6 +40,15 @@ int	lb_select(const struct lb_ops *ops, struct lb_in *in, const enum lb_cand *ca
 int	lb_pick(struct worker *w, struct route_rt *r, const struct sockaddr *peer,
 	    uint64_t tried, int *probe);
 
+/*
+ * Slow start: the share of its weight (LB_SHARE_MIN..LB_SHARE_ONE per mille)
+ * a source has at now_ms when it came back up at start_ms (0: never down)
+ * and ramps over slow_start seconds (<= 0: off). Linear in the time since
+ * start_ms, rounded up, never below LB_SHARE_MIN; LB_SHARE_ONE once the
+ * ramp is over or when there is none. Start-up is no recovery.
+ */
+uint32_t	lb_share(uint64_t now_ms, uint64_t start_ms, double slow_start);
+
 /* Prepares every route's balancer state (schedules, rings); 0 or -1 (ENOMEM). */
 int	lb_init(struct worker *w);
 

@@ -1,7 +1,8 @@
 /*
  * ip_hash: a consistent-hash ring of the source names per route, built once
  * per worker (the same ring in every worker), and the client's address
- * hashed onto it; unusable sources are passed over clockwise.
+ * hashed onto it; unusable sources are passed over clockwise, and so are
+ * sources in a slow start for the clients beyond their share.
  */
 #include "worker/lb_iphash.h"
 
@@ -176,9 +177,40 @@ iphash_init(struct route_rt *r, const char *const *names, const uint32_t *weight
 	return 0;
 }
 
+uint32_t
+lb_iphash_draw(uint64_t h, uint32_t src)
+{
+	return (uint32_t)(fmix64(h ^ (UINT64_C(0x9e3779b97f4a7c15) * (src + 1))) % LB_SHARE_ONE);
+}
+
+int
+lb_iphash_ring_pick_share(const struct lb_ring_point *pts, uint32_t npts, uint64_t h,
+    const uint8_t *usable, const uint32_t *share, uint32_t n)
+{
+	uint8_t ok[LB_MAX_SOURCES];
+	uint32_t k;
+	int first, pick;
+
+	first = pick = lb_iphash_ring_pick(pts, npts, h, usable);
+	if (share == NULL || n > LB_MAX_SOURCES)
+		return first;
+	memcpy(ok, usable, n);
+	/* Each pass takes out one ramping source that turned this client away. */
+	for (k = 0; k < n && pick >= 0; k++) {
+		if (lb_iphash_draw(h, (uint32_t)pick) < share[pick])
+			return pick;
+		ok[pick] = 0;
+		pick = lb_iphash_ring_pick(pts, npts, h, ok);
+	}
+	return first;	/* every usable source turned it away: its own one */
+}
+
 static int
 iphash_pick(struct lb_in *in)
 {
+	if (in->share != NULL)
+		return lb_iphash_ring_pick_share(in->r->ring, in->r->nring,
+		    lb_iphash_peer(in->peer), in->usable, in->share, in->n);
 	return lb_iphash_ring_pick(in->r->ring, in->r->nring, lb_iphash_peer(in->peer),
 	    in->usable);
 }

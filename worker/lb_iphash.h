@@ -47,6 +47,24 @@ uint32_t	lb_iphash_ring_build(const char *const *names, const uint32_t *weights,
 int		lb_iphash_ring_pick(const struct lb_ring_point *pts, uint32_t npts, uint64_t h,
 		    const uint8_t *usable);
 
+/*
+ * Slow start: the ring pick for client hash h, where share[i]
+ * (LB_SHARE_MIN..LB_SHARE_ONE) is source i's share of its weight (n
+ * entries; NULL: no slow start, as lb_iphash_ring_pick()). A client whose
+ * source is ramping stays on it only if lb_iphash_draw(h, src) < its share,
+ * so the same clients do at every pick and their number grows with the
+ * share; the others go on clockwise to the next usable source, as if it
+ * were down (and are tested again if that one ramps too). If every usable
+ * source turns the client away, it keeps its own. Returns the source index,
+ * or -1 if none is usable.
+ */
+int		lb_iphash_ring_pick_share(const struct lb_ring_point *pts, uint32_t npts,
+		    uint64_t h, const uint8_t *usable, const uint32_t *share, uint32_t n);
+
+/* A client's draw for source src, 0..LB_SHARE_ONE-1: fixed for (h, src) and
+ * independent of where h falls on the ring. */
+uint32_t	lb_iphash_draw(uint64_t h, uint32_t src);
+
 /* A fixed, well-mixed 64-bit hash of len bytes (FNV-1a, then the murmur3
  * finalizer): the same in every process and every build. */
 uint64_t	lb_iphash_hash(const void *p, size_t len);

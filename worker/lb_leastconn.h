@@ -21,4 +21,16 @@ extern const struct lb_ops lb_leastconn_ops;
 int	lb_leastconn_choose(const int64_t *active, const uint32_t *weights,
 	    const uint8_t *usable, uint32_t n, uint32_t start);
 
+/*
+ * The same during a slow start: weights are the effective ones, and share[i]
+ * (LB_SHARE_MIN..LB_SHARE_ONE) is each source's share of its weight. Among
+ * the sources tied for the fewest active per weight, each owns a slice of
+ * 0..LB_SHARE_ONE-1 as wide as its share (scaled to fill it), in index
+ * order, and draw (0..LB_SHARE_ONE-1, lb_draw()) picks the slice: with no
+ * load at all, a ramping source still gets only its share of the requests.
+ * Returns the index, or -1 if none is usable.
+ */
+int	lb_leastconn_choose_share(const int64_t *active, const uint32_t *weights,
+	    const uint32_t *share, const uint8_t *usable, uint32_t n, uint32_t draw);
+
 #endif

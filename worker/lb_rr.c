@@ -2,7 +2,9 @@
  * round_robin: every worker builds the same smooth weighted schedule for the
  * same usable set (cached per route until the set changes), and the route's
  * one shared ticket in shm walks it, so shares stay exact across workers
- * without a lock, and a down source or an idle backup skews no one.
+ * without a lock, and a down source or an idle backup skews no one. During
+ * a slow start the schedule follows the effective weights, rebuilt at most
+ * every RAMP_REBUILD_MS, so the workers' schedules differ for that long.
  */
 #include "worker/lb_rr.h"
 
@@ -12,6 +14,7 @@
 #include "worker/route.h"
 
 #define UNSET		UINT32_MAX
+#define RAMP_REBUILD_MS	100	/* a ramp's schedule is rebuilt this often, at most */
 
 static uint32_t	gcd(uint32_t a, uint32_t b);
 static uint32_t	scaled(uint32_t w, uint32_t budget, uint64_t total);
@@ -140,22 +143,18 @@ lb_rr_sched_build(const uint32_t *weights, uint32_t n, uint32_t *out, uint32_t c
 	return (uint32_t)(sum / g);
 }
 
-/* Room for the schedule of any usable subset: its length never exceeds the
- * sum of the weights, nor the cap. */
+/* Room for the schedule of any usable subset at any point of a slow start:
+ * with effective weights its length is bounded by the cap only. */
 static int
 rr_init(struct route_rt *r, const char *const *names, const uint32_t *weights, uint32_t n)
 {
-	uint64_t total = 0;
-	uint32_t i;
-
 	(void)names;
-	for (i = 0; i < n; i++)
-		total += weights[i];
-	if (total > LB_RR_SCHED_MAX)
-		total = LB_RR_SCHED_MAX;
-	r->rr_sched = malloc(total > 0 ? (size_t)total : 1);
+	(void)weights;
+	(void)n;
+	r->rr_sched = malloc(LB_RR_SCHED_MAX);
 	r->rr_len = 0;
 	r->rr_mask = 0;
+	r->rr_ramp_ms = 0;
 	return r->rr_sched == NULL ? -1 : 0;
 }
 
@@ -166,6 +165,7 @@ rr_pick(struct lb_in *in)
 	uint32_t wt[LB_MAX_SOURCES], map[LB_MAX_SOURCES], sched[LB_RR_SCHED_MAX];
 	uint64_t mask = 0;
 	uint32_t i, m = 0, len;
+	int stale;
 
 	for (i = 0; i < in->n; i++)
 		if (in->usable[i]) {
@@ -177,12 +177,28 @@ rr_pick(struct lb_in *in)
 		return -1;
 	if (r->rr_sched == NULL)
 		return (int)map[0];	/* never initialized: still answer */
-	if (r->rr_mask != mask || r->rr_len == 0) {
+	stale = r->rr_mask != mask || r->rr_len == 0;
+	/* Slow start, or the schedule of one just over: the only extra test. */
+	if (in->share != NULL || r->rr_ramp_ms != 0)
+		stale |= in->share == NULL || r->rr_ramp_ms == 0 ||
+		    in->now_ms - r->rr_ramp_ms >= RAMP_REBUILD_MS;
+	if (stale) {
+		/* Effective weights are weight x share: their common factors
+		 * first, or the cap's scaling rounds 1000:250 off 4:1. */
+		if (in->share != NULL) {
+			uint32_t g = 0;
+
+			for (i = 0; i < m; i++)
+				g = gcd(g, wt[i]);
+			for (i = 0; g > 1 && i < m; i++)
+				wt[i] /= g;
+		}
 		len = lb_rr_sched_build(wt, m, sched, LB_RR_SCHED_MAX);
 		for (i = 0; i < len; i++)
 			r->rr_sched[i] = (uint8_t)map[sched[i]];
 		r->rr_len = len;
 		r->rr_mask = mask;
+		r->rr_ramp_ms = in->share == NULL ? 0 : in->now_ms != 0 ? in->now_ms : 1;
 	}
 	if (r->rr_len == 0)
 		return (int)map[0];
@@ -196,4 +212,5 @@ rr_free(struct route_rt *r)
 	r->rr_sched = NULL;
 	r->rr_len = 0;
 	r->rr_mask = 0;
+	r->rr_ramp_ms = 0;
 }

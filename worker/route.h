@@ -31,6 +31,7 @@ struct route_rt {
 	uint8_t			*rr_sched;	/* round_robin over the usable set, owned */
 	uint32_t		 rr_len;
 	uint64_t		 rr_mask;	/* usable set rr_sched was built for */
+	uint64_t		 rr_ramp_ms;	/* built from slow start's weights then; 0 = full */
 	struct route_idx	*idx;		/* lookup index of the whole array; owned by element 0 */
 	struct cconn		*qhead, *qtail;	/* waiting for a max_conns slot (queue.c) */
 	uint32_t		 qlen;

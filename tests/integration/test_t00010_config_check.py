@@ -1,7 +1,6 @@
 """t00010: `sluice -t` checks a TLS listener's files: an unreadable certificate,
 a key that is not a key, a key of another certificate and a bad cipher list
-are each reported with the file, the line and the reason; session_tickets =
-true, ticket_rotate and sources[].tls are refused as not supported yet; a good
+are each reported with the file, the line and the reason; a good
 configuration passes."""
 
 import re

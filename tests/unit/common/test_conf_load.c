@@ -510,7 +510,24 @@ Test(conf_load, every_schema_key_is_built)
 	cr_assert(c->listeners[0].proxy_protocol);
 	cr_assert_eq(c->routes[0].balancer, LB_LEAST_CONN);
 	cr_assert_str_eq(c->routes[0].path_regex, "^/api/");
+	/* issue 14: max_conns, slow_start (0 = off, written out), queue_timeout */
+	cr_assert_eq(c->sources[0].max_conns, 10);
+	cr_assert_eq(c->sources[1].max_conns, 0);
+	cr_assert_eq(c->sources[0].slow_start, 0);
+	cr_assert_eq(c->sources[1].slow_start, 2.5);
+	cr_assert_eq(c->routes[0].queue_timeout, 3);
 	conf_free(c);
+}
+
+Test(conf_load, issue14_bad_values_say_what_is_expected)
+{
+	load_bad("bad_issue14_values.conf");
+	cr_assert_eq(errs.total, 3);
+	expect_err(2, "sources[0].slow_start: expected a number of seconds >= 0 and <= 86400, "
+	    "got -1");
+	expect_err(2, "sources[0].max_conns: expected an integer 0..1000000, got -1");
+	expect_err(3, "routes[0].queue_timeout: expected a number of seconds > 0 and <= 86400, "
+	    "got 0");
 }
 
 Test(conf_load, unknown_user_names_the_line)

@@ -243,3 +243,74 @@ Test(lb_iphash, ring_capped_and_all_down)
 	cr_expect_eq(lb_iphash_ring_pick(ring, 0, 12345, none), -1);
 	cr_expect_eq(lb_iphash_ring_build(names, w, 3, ring, 2), 0, "cap < n");
 }
+
+/* Slow start: of the clients of a ramping source about its share stay, the
+ * same ones at every pick and more as the share grows; the others go where
+ * they would if it were down; no other client moves. */
+Test(lb_iphash, slow_start_keeps_a_share_of_its_clients)
+{
+	static int before[NCLIENTS];
+	const uint8_t all[4] = { 1, 1, 1, 1 }, down2[4] = { 1, 1, 0, 1 };
+	const uint32_t s25[4] = { LB_SHARE_ONE, LB_SHARE_ONE, 250, LB_SHARE_ONE };
+	const uint32_t s60[4] = { LB_SHARE_ONE, LB_SHARE_ONE, 600, LB_SHARE_ONE };
+	const uint32_t full[4] = { LB_SHARE_ONE, LB_SHARE_ONE, LB_SHARE_ONE, LB_SHARE_ONE };
+	uint32_t i, own = 0, stay25 = 0, stay60 = 0;
+
+	for (i = 0; i < NCLIENTS; i++) {
+		uint64_t h = lb_iphash_hash(&i, sizeof(i));
+		int p, q;
+
+		before[i] = lb_iphash_ring_pick(route.ring, route.nring, h, all);
+		p = lb_iphash_ring_pick_share(route.ring, route.nring, h, all, s25, 4);
+		cr_assert_eq(lb_iphash_ring_pick_share(route.ring, route.nring, h, all, s25, 4), p,
+		    "stable");
+		cr_assert_eq(lb_iphash_ring_pick_share(route.ring, route.nring, h, all, full, 4),
+		    before[i], "full share: home");
+		cr_assert_eq(lb_iphash_ring_pick_share(route.ring, route.nring, h, all, NULL, 4),
+		    before[i]);
+		q = lb_iphash_ring_pick_share(route.ring, route.nring, h, all, s60, 4);
+		if (before[i] != 2) {
+			cr_assert_eq(p, before[i], "client %u of a full source moved", i);
+			continue;
+		}
+		own++;
+		if (p == 2) {
+			stay25++;
+			cr_assert_eq(q, 2, "client %u: a growing share keeps who it had", i);
+		} else {
+			cr_assert_eq(p, lb_iphash_ring_pick(route.ring, route.nring, h, down2),
+			    "turned away: as if it were down");
+		}
+		stay60 += q == 2;
+	}
+	cr_expect(stay25 * 100 >= own * 20 && stay25 * 100 <= own * 30, "25 %%: %u of %u",
+	    stay25, own);
+	cr_expect(stay60 * 100 >= own * 54 && stay60 * 100 <= own * 66, "60 %%: %u of %u",
+	    stay60, own);
+}
+
+/* A ramping source alone keeps every client; through lb_select() too. */
+Test(lb_iphash, slow_start_alone_and_through_ops)
+{
+	const uint8_t only1[4] = { 0, 1, 0, 0 };
+	const uint32_t s[4] = { LB_SHARE_ONE, 50, LB_SHARE_ONE, LB_SHARE_ONE };
+	const uint32_t w[4] = { 1000, 50, 1000, 1000 };
+	const enum lb_cand all[4] = { LB_C_YES, LB_C_YES, LB_C_YES, LB_C_YES };
+	static const uint8_t nob[4];
+	struct sockaddr_in sin;
+	struct lb_in in = { .r = &route, .n = 4, .weight = w, .share = s };
+	uint32_t i, on1 = 0;
+
+	for (i = 0; i < 200; i++)
+		cr_assert_eq(lb_iphash_ring_pick_share(route.ring, route.nring, rng(), only1, s, 4),
+		    1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	in.peer = (const struct sockaddr *)&sin;
+	for (i = 0; i < NCLIENTS; i++) {
+		sin.sin_addr.s_addr = htonl(0x0a000000u + i * 7919u);
+		on1 += lb_select(&lb_iphash_ops, &in, all, nob) == 1;
+	}
+	/* a quarter of the clients hash to source 1, and 5 % of those stay */
+	cr_expect(on1 >= NCLIENTS / 4 * 2 / 100 && on1 <= NCLIENTS / 4 * 9 / 100, "%u", on1);
+}

@@ -98,3 +98,56 @@ Test(lb_leastconn, skips_down_and_busy_is_not_down)
 	cr_expect_eq(pick(act, w, c02, 3, &rotor), 1, "busy but the only usable one");
 	cr_expect_eq(pick(act, w, none, 3, &rotor), -1, "a probe is lb_pick()'s, not ours");
 }
+
+/* Slow start with no load at all: every source ties at 0 in flight, and a
+ * ramping one (25 %) still gets only its share: 1 in 5 against weight 1. */
+Test(lb_leastconn, slow_start_ties_by_share)
+{
+	const int64_t zero[3] = { 0, 0, 0 };
+	const uint32_t w[3] = { 1000, 250, 1000 }, s[3] = { LB_SHARE_ONE, 250, LB_SHARE_ONE };
+	const uint8_t all[3] = { 1, 1, 1 };
+	uint32_t cnt[3] = { 0 }, d;
+
+	for (d = 0; d < LB_SHARE_ONE; d++)
+		cnt[lb_leastconn_choose_share(zero, w, s, all, 3, d)]++;
+	/* 1 : 0.25 : 1 */
+	cr_expect(cnt[0] >= 444 && cnt[0] <= 445 && cnt[1] >= 111 && cnt[1] <= 112 &&
+	    cnt[2] >= 444 && cnt[2] <= 445, "%u %u %u", cnt[0], cnt[1], cnt[2]);
+}
+
+/* Under load the effective weight counts: 1 in flight on a source at 25 %
+ * weighs like 4 on a full one. */
+Test(lb_leastconn, slow_start_effective_weights)
+{
+	const int64_t a[2] = { 3, 1 }, b[2] = { 4, 1 }, c[2] = { 5, 1 };
+	const uint32_t w[2] = { 1000, 250 }, s[2] = { LB_SHARE_ONE, 250 };
+	const uint8_t all[2] = { 1, 1 }, not1[2] = { 1, 0 };
+	uint32_t d, n1 = 0;
+
+	for (d = 0; d < LB_SHARE_ONE; d += 10) {
+		cr_expect_eq(lb_leastconn_choose_share(a, w, s, all, 2, d), 0);
+		cr_expect_eq(lb_leastconn_choose_share(c, w, s, all, 2, d), 1);
+		cr_expect_eq(lb_leastconn_choose_share(c, w, s, not1, 2, d), 0);
+		n1 += lb_leastconn_choose_share(b, w, s, all, 2, d) == 1;
+	}
+	cr_expect_eq(n1, 20, "a tie: the ramping one for its share of the draws (%u)", n1);
+}
+
+/* Through lb_select(), the rotor feeding the draws. */
+Test(lb_leastconn, slow_start_through_ops)
+{
+	const int64_t zero[2] = { 0, 0 };
+	const uint32_t w[2] = { 1000, 100 }, s[2] = { LB_SHARE_ONE, 100 };
+	const enum lb_cand all[2] = { LB_C_YES, LB_C_YES };
+	static struct route_conf rc = { .balancer = LB_LEAST_CONN };
+	struct route_rt r = { .conf = &rc };
+	uint64_t rotor = 0;
+	struct lb_in in = { .r = &r, .n = 2, .weight = w, .share = s, .active = zero,
+	    .rotor = &rotor };
+	uint32_t cnt[2] = { 0 }, i;
+
+	for (i = 0; i < 1100; i++)
+		cnt[lb_select(&lb_leastconn_ops, &in, all, no_backups)]++;
+	cr_expect(cnt[1] >= 95 && cnt[1] <= 105, "1 in 11: %u", cnt[1]);
+	cr_expect_eq(rotor, 1100);
+}

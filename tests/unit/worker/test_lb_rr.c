@@ -284,3 +284,99 @@ Test(lb_rr, nothing_usable)
 	cr_expect_eq(pick(w, marked, 2), 1, "all passively down: the marked one is tried");
 	cr_expect_eq(atomic_load(&sroute.rr_ticket), 0, "no ticket taken without a schedule");
 }
+
+/* One pick during a slow start, as lb_pick() makes it: weight[] effective. */
+static int
+pick_ramp(const uint32_t *w, const uint32_t *share, const enum lb_cand *cand, uint32_t n,
+    uint64_t now_ms)
+{
+	static const uint8_t primaries[4];
+	uint32_t ew[4], i;
+	struct lb_in in = { .r = &route, .n = n, .weight = ew, .share = share, .sr = &sroute,
+	    .now_ms = now_ms };
+
+	for (i = 0; i < n; i++)
+		ew[i] = w[i] * (share != NULL ? share[i] : 1);
+	if (share == NULL)
+		in.weight = w;
+	return lb_select(&lb_rr_ops, &in, cand, primaries);
+}
+
+/* Two sources of weight 1, one at 25 % of its weight: 1 pick in 5 is its,
+ * evenly spread; the full schedule comes back when the ramp is over. */
+Test(lb_rr, slow_start_share)
+{
+	static const uint32_t w[2] = { 1, 1 };
+	static const uint32_t quarter[2] = { LB_SHARE_ONE, 250 };
+	static const enum lb_cand all[2] = { LB_C_YES, LB_C_YES };
+	uint32_t cnt[2] = { 0 }, i, last = 0;
+
+	route_with(w, 2);
+	for (i = 0; i < 1000; i++) {
+		int p = pick_ramp(w, quarter, all, 2, 5000);
+
+		cnt[p]++;
+		if (p == 1) {
+			cr_expect(last == 0 || i - last == 5, "evenly spread: %u after %u", i, last);
+			last = i;
+		}
+	}
+	cr_expect_eq(cnt[1], 200, "1 in 5: %u", cnt[1]);
+	cr_expect_eq(route.rr_len, 5);
+	cr_expect_eq(route.rr_ramp_ms, 5000);
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < 100; i++)
+		cnt[pick_ramp(w, NULL, all, 2, 6000)]++;
+	cr_expect(cnt[0] == 50 && cnt[1] == 50, "ramp over: %u %u", cnt[0], cnt[1]);
+	cr_expect_eq(route.rr_ramp_ms, 0, "back to the full schedule");
+}
+
+/* During a ramp the schedule follows the shares, but is rebuilt at most
+ * every 100 ms; a change of the usable set rebuilds it at once. */
+Test(lb_rr, slow_start_rebuilds_at_most_every_100ms)
+{
+	static const uint32_t w[3] = { 3, 1, 1 };
+	static const uint32_t s1[3] = { 100, LB_SHARE_ONE, LB_SHARE_ONE };
+	static const uint32_t s2[3] = { 500, LB_SHARE_ONE, LB_SHARE_ONE };
+	static const enum lb_cand all[3] = { LB_C_YES, LB_C_YES, LB_C_YES };
+	static const enum lb_cand down2[3] = { LB_C_YES, LB_C_YES, LB_C_NO };
+	uint32_t cnt[3] = { 0 }, i;
+
+	route_with(w, 3);
+	/* 3 x 10 % : 1 : 1, i.e. 0.3 of 2.3 */
+	for (i = 0; i < 230; i++)
+		cnt[pick_ramp(w, s1, all, 3, 1000)]++;
+	cr_expect(cnt[0] == 30 && cnt[1] == 100 && cnt[2] == 100, "%u %u %u", cnt[0], cnt[1],
+	    cnt[2]);
+	memset(cnt, 0, sizeof(cnt));
+	/* 99 ms later: the old schedule still */
+	for (i = 0; i < 230; i++)
+		cnt[pick_ramp(w, s2, all, 3, 1099)]++;
+	cr_expect_eq(cnt[0], 30, "not rebuilt yet: %u", cnt[0]);
+	cr_expect_eq(route.rr_ramp_ms, 1000);
+	memset(cnt, 0, sizeof(cnt));
+	/* 100 ms: 3 x 50 % : 1 : 1, i.e. 1.5 of 3.5 */
+	for (i = 0; i < 350; i++)
+		cnt[pick_ramp(w, s2, all, 3, 1100)]++;
+	cr_expect(cnt[0] == 150 && cnt[1] == 100 && cnt[2] == 100, "%u %u %u", cnt[0], cnt[1],
+	    cnt[2]);
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < 250; i++)
+		cnt[pick_ramp(w, s2, down2, 3, 1101)]++;
+	cr_expect(cnt[0] == 150 && cnt[1] == 100 && cnt[2] == 0, "set changed: %u %u %u",
+	    cnt[0], cnt[1], cnt[2]);
+}
+
+/* Without a ramp nothing is rebuilt: the schedule built once is kept. */
+Test(lb_rr, no_slow_start_no_rebuild)
+{
+	static const uint32_t w[2] = { 2, 1 };
+	static const enum lb_cand all[2] = { LB_C_YES, LB_C_YES };
+
+	route_with(w, 2);
+	cr_expect_eq(pick_ramp(w, NULL, all, 2, 1), 0);
+	route.rr_sched[0] = 1;	/* a rebuild would put 0 back */
+	atomic_store(&sroute.rr_ticket, 0);
+	cr_expect_eq(pick_ramp(w, NULL, all, 2, 100000), 1, "kept");
+	cr_expect_eq(route.rr_ramp_ms, 0);
+}
