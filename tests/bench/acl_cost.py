@@ -259,24 +259,8 @@ def section(info, args, res):
 
 
 def splice(path, text):
-    """Replaces the section between BEGIN and END in path, or appends it;
-    every other byte of the file stays as it was."""
-    try:
-        with open(path) as f:
-            old = f.read()
-    except FileNotFoundError:
-        old = "# sluice benchmark results\n"
-    i = old.find(BEGIN)
-    j = old.find(END, i + 1) if i >= 0 else -1
-    if i >= 0 and j >= 0:
-        end = j + len(END)
-        if old[end:end + 1] == "\n":
-            end += 1
-        new = old[:i] + text + old[end:]
-    else:
-        new = old + ("" if old.endswith("\n") else "\n") + "\n" + text
-    with open(path, "w") as f:
-        f.write(new)
+    """Replaces this script's section of path (run.splice_section)."""
+    run.splice_section(path, text, BEGIN, END)
 
 
 # ---------------------------------------------------------------- main

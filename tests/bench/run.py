@@ -793,6 +793,27 @@ def write_tls_report(path, info, args, results):
     splice_tls(path, "\n".join(L) + "\n")
 
 
+def splice_section(path, text, begin, end_mark):
+    """Replaces the section between begin and end_mark in path, or appends it;
+    every other byte of the file stays as it was (bench-acl, bench-pool)."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = "# sluice benchmark results\n"
+    i = old.find(begin)
+    j = old.find(end_mark, i + 1) if i >= 0 else -1
+    if i >= 0 and j >= 0:
+        end = j + len(end_mark)
+        if old[end:end + 1] == "\n":
+            end += 1
+        new = old[:i] + text + old[end:]
+    else:
+        new = old + ("" if old.endswith("\n") else "\n") + "\n" + text
+    with open(path, "w") as f:
+        f.write(new)
+
+
 def splice_tls(path, section):
     """path with its HTTPS section replaced by section (or appended)."""
     try:
