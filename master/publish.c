@@ -65,6 +65,34 @@ publish_addr(struct shm_source *ss, const struct source_conf *s, int fresh)
 	shm_addr_write(ss, fam, bytes);
 }
 
+/*
+ * Route slot k is about to hold route r. If it held another route before (an
+ * older generation's), its per-worker queue counters start again from zero:
+ * sluice-stat must not show that route's waits as r's. The same route keeps
+ * them. (Those workers are gone; a reaped worker's waiting count is 0.)
+ */
+static void
+route_rows_fresh(struct shm_seg *seg, uint32_t k, const struct route_conf *r)
+{
+	const struct shm_route *sr = shm_route(seg, k);
+	const char *path = r->path_regex[0] != '\0' ? r->path_regex : r->path;
+	uint32_t fl = r->path_regex[0] != '\0' ? SHM_RT_F_REGEX : 0, w;
+
+	if ((atomic_load_explicit(&sr->flags, memory_order_relaxed) & SHM_RT_F_USED) &&
+	    (atomic_load_explicit(&sr->flags, memory_order_relaxed) & SHM_RT_F_REGEX) == fl &&
+	    strncmp(sr->host, r->host, SHM_HOST_LEN - 1) == 0 &&
+	    strncmp(sr->path, path, SHM_PATH_LEN - 1) == 0)
+		return;
+	for (w = 0; w < seg->max_workers; w++) {
+		struct shm_wroute *wr = shm_wroute(seg, w, k);
+
+		atomic_store_explicit(&wr->q_total, 0, memory_order_relaxed);
+		atomic_store_explicit(&wr->q_timeouts, 0, memory_order_relaxed);
+		atomic_store_explicit(&wr->q_wait_us, 0, memory_order_relaxed);
+		atomic_store_explicit(&wr->q_wait_max_us, 0, memory_order_relaxed);
+	}
+}
+
 int
 publish_conf(struct shm_seg *seg, const struct conf *c, uint32_t route_base, uint32_t *src_slot,
     char *err, size_t errlen)
@@ -111,6 +139,7 @@ publish_conf(struct shm_seg *seg, const struct conf *c, uint32_t route_base, uin
 
 		for (j = 0; j < r->nsources && j < SHM_ROUTE_SOURCES; j++)
 			src[j] = src_slot[r->sources[j]];
+		route_rows_fresh(seg, route_base + i, r);
 		if (shm_route_set(seg, route_base + i, r->host,
 		    r->path_regex[0] != '\0' ? r->path_regex : r->path,
 		    r->path_regex[0] != '\0' ? SHM_RT_F_REGEX : 0, (uint32_t)r->balancer, src,
