@@ -155,3 +155,46 @@ def test_failover_ramps_after_passive_mark(env):
     f, h = share(first), share(after)
     assert 0 < first["b"] and f < 0.35, ("first second: a small share", first, after)
     assert h >= 0.97, ("after slow_start: all of it again", first, after)
+
+
+@pytest.mark.limit(30)
+def test_least_conn_ramps_after_passive_mark(env):
+    """least_conn with sequential requests: every pick is a tie at zero in flight,
+    broken by a draw weighted by the effective weights, so the ramping b gets
+    s / (1 + s) of them, then half."""
+    a = env.backend("a")
+    b = env.backend("b")
+    s = env.sluice([a, (b.name, b.address, {"slow_start": 3})],
+                   routes=[{"host": "*", "path": "/", "sources": ["a", "b"],
+                            "balancer": "least_conn"}])
+    cl = Client(s.port)
+    seen = {"a": 0, "b": 0}
+    for _ in range(40):
+        r = cl.get()
+        assert r.status == 200, r
+        seen[r.header("X-Backend")] += 1
+    assert min(seen.values()) >= 10, ("no ramp at start", seen)
+
+    mode(b, "status=503&retry_after=1&count=1")
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:          # until b answers its 503
+        r = cl.get()
+        if r.status == 503:
+            break
+    else:
+        raise AssertionError("b never answered its 503")
+    r = cl.get()
+    assert (r.status, r.header("X-Backend")) == (200, "a"), ("b is out", r)
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:          # the probe's success starts the ramp
+        r = cl.get()
+        if r.status == 200 and r.header("X-Backend") == "b":
+            break
+    else:
+        raise AssertionError("b never came back")
+    t0 = time.monotonic()
+    first, after = slices(cl, t0, [(0, 1), (3.3, 4.3)])
+    cl.close()
+    f, h = share(first), share(after)
+    assert 0 < first["b"] and f < 0.3, ("first second: a small share", first, after)
+    assert 0.35 <= h <= 0.65, ("after slow_start: half", first, after)
