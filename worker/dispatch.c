@@ -340,7 +340,7 @@ dispatch_pick(struct cconn *c)
 	struct upool *p;
 	struct uconn *u;
 	uint64_t full = 0;	/* positions found at max_conns */
-	int probe, fresh = 0;
+	int probe, reused;
 
 	for (;;) {
 		if (x->attempts > rc->retries) {
@@ -356,9 +356,11 @@ dispatch_pick(struct cconn *c)
 		}
 		p = &x->route->pools[x->ri];
 		u = upool_get(p, now);
-		if (u == NULL && p->src->max_conns > 0) {
+		reused = u != NULL;
+		if (u == NULL) {
 			/* A newcomer queues behind those waiting; a waiter takes a slot. */
-			if (!x->queued && queue_others_wait(w, w->ho->src_slot[p->src_idx]))
+			if (p->src->max_conns > 0 && !x->queued &&
+			    queue_others_wait(w, w->ho->src_slot[p->src_idx]))
 				errno = EUSERS;
 			else
 				u = connect_source(w, p);
@@ -366,7 +368,6 @@ dispatch_pick(struct cconn *c)
 				full |= UINT64_C(1) << x->ri;
 				continue;
 			}
-			fresh = 1;
 		}
 		if (x->retry_from >= 0) {
 			/* The source that failed is retried away from: count it there. */
@@ -381,12 +382,10 @@ dispatch_pick(struct cconn *c)
 		x->src_idx = (int)p->src_idx;
 		if (x->t_up_start == 0)
 			x->t_up_start = now;
-		x->reused = u != NULL && !fresh;
-		x->ups = x->reused ? UP_SEND : UP_CONNECT;
-		if (x->reused)
+		x->reused = reused;
+		x->ups = reused ? UP_SEND : UP_CONNECT;
+		if (reused)
 			upool_inuse(p);
-		if (u == NULL && !fresh)
-			u = connect_source(w, p);
 		if (u == NULL) {
 			if (uconn_local_error(errno)) {
 				queue_leave(c, 0);
@@ -396,7 +395,6 @@ dispatch_pick(struct cconn *c)
 			    p->src->name, p->src->addr.text);
 			lb_failed(w, p->src_idx, SHM_R_CONNECT);
 			x->retry_from = (int)p->src_idx;
-			fresh = 0;
 			continue;
 		}
 		break;

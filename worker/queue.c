@@ -47,13 +47,12 @@
 
 static void	wake_cb(struct ev_loop *loop, ev_io *io, int revents);
 static void	retry_cb(struct ev_loop *loop, ev_timer *t, int revents);
-static void	check(struct worker *w);
 static void	kick(struct cconn *c);
 static void	kick_local(struct worker *w, uint32_t src_idx);
 static void	wake(struct worker *w, uint32_t wslot);
-static int	oldest(const struct worker *w, uint32_t sslot);
+static int	oldest(const struct worker *w, uint32_t sslot, uint64_t *ms);
 static void	count(struct cconn *c, uint64_t mask, int add);
-static uint64_t	head_ms(const struct worker *w, uint32_t src_idx);
+static struct cconn *oldest_local(const struct worker *w, uint32_t src_idx);
 static int	has_src(const struct cconn *c, uint32_t src_idx);
 
 static uint32_t
@@ -78,13 +77,6 @@ queue_init(struct worker *w)
 		ev_unref(w->loop);	/* no reason on its own to keep the loop running */
 	}
 	return 0;
-}
-
-void
-queue_free(struct worker *w)
-{
-	free(w->lq);
-	w->lq = NULL;
 }
 
 /* Adds (add 1) or removes (0) c as a waiter for the sources in mask. */
@@ -123,10 +115,13 @@ count(struct cconn *c, uint64_t mask, int add)
 						wake(w, k);
 			}
 		} else {
+			struct cconn *o;
+
 			w->lq[idx]--;
 			atomic_fetch_sub_explicit(&s->queued, 1, memory_order_relaxed);
 			shm_gauge_add(&ws->queued, -1);
-			atomic_store_explicit(&ws->q_head_ms, w->lq[idx] == 0 ? 0 : head_ms(w, idx),
+			o = w->lq[idx] == 0 ? NULL : oldest_local(w, idx);
+			atomic_store_explicit(&ws->q_head_ms, o != NULL ? o->x->q_ms : 0,
 			    memory_order_relaxed);
 		}
 	}
@@ -146,24 +141,21 @@ has_src(const struct cconn *c, uint32_t src_idx)
 	return 0;
 }
 
-/* When this worker's oldest waiter for src_idx started waiting, 0 if none. */
-static uint64_t
-head_ms(const struct worker *w, uint32_t src_idx)
+/* This worker's oldest waiter for conf source src_idx, or NULL. */
+static struct cconn *
+oldest_local(const struct worker *w, uint32_t src_idx)
 {
-	uint64_t best = 0;
+	struct cconn *c, *best = NULL;
 	uint32_t r;
 
-	for (r = 0; r < w->conf->nroutes; r++) {
-		struct cconn *c;
-
+	for (r = 0; r < w->conf->nroutes; r++)
 		/* FIFO: the first one that waits for it is the route's oldest. */
 		for (c = w->routes[r].qhead; c != NULL; c = c->x->qnext)
 			if (has_src(c, src_idx)) {
-				if (best == 0 || c->x->q_ms < best)
-					best = c->x->q_ms;
+				if (best == NULL || c->x->q_ms < best->x->q_ms)
+					best = c;
 				break;
 			}
-	}
 	return best;
 }
 
@@ -312,18 +304,16 @@ int
 queue_keep(struct worker *w, const struct upool *p)
 {
 	uint32_t slot = slot_of(w, p->src_idx);
-	uint64_t mine;
+	uint64_t mine, best;
 	int ow;
 
 	if (p->src->max_conns == 0 || !queue_others_wait(w, slot))
 		return 1;
-	if ((ow = oldest(w, slot)) < 0)
+	if ((ow = oldest(w, slot, &best)) < 0)
 		return 1;
 	mine = atomic_load_explicit(&shm_wsrc(w->ho->shm, w->ho->shm_slot, slot)->q_head_ms,
 	    memory_order_relaxed);
-	if ((uint32_t)ow == w->ho->shm_slot || (mine != 0 &&
-	    mine < atomic_load_explicit(&shm_wsrc(w->ho->shm, (uint32_t)ow, slot)->q_head_ms,
-	    memory_order_relaxed) + QUEUE_LOCAL_MS)) {
+	if ((uint32_t)ow == w->ho->shm_slot || (mine != 0 && mine < best + QUEUE_LOCAL_MS)) {
 		kick_local(w, p->src_idx);
 		return 1;
 	}
@@ -336,7 +326,9 @@ queue_slot_freed(struct worker *w, uint32_t src_idx)
 	uint32_t slot = slot_of(w, src_idx);
 	int ow;
 
-	if (!queue_others_wait(w, slot) || (ow = oldest(w, slot)) < 0)
+	uint64_t best;
+
+	if (!queue_others_wait(w, slot) || (ow = oldest(w, slot, &best)) < 0)
 		return;
 	if ((uint32_t)ow == w->ho->shm_slot)
 		kick_local(w, src_idx);
@@ -344,9 +336,12 @@ queue_slot_freed(struct worker *w, uint32_t src_idx)
 		wake(w, (uint32_t)ow);
 }
 
-/* The worker slot whose oldest waiter for source slot sslot is the oldest. */
+/*
+ * The worker slot whose oldest waiter for source slot sslot is the oldest
+ * in the cluster, or -1; *ms receives when that one started waiting.
+ */
 static int
-oldest(const struct worker *w, uint32_t sslot)
+oldest(const struct worker *w, uint32_t sslot, uint64_t *ms)
 {
 	uint64_t best = 0, h;
 	uint32_t k;
@@ -361,6 +356,7 @@ oldest(const struct worker *w, uint32_t sslot)
 			who = (int)k;
 		}
 	}
+	*ms = best;
 	return who;
 }
 
@@ -375,18 +371,10 @@ kick(struct cconn *c)
 static void
 kick_local(struct worker *w, uint32_t src_idx)
 {
-	struct cconn *c, *best = NULL;
-	uint32_t r;
+	struct cconn *c = oldest_local(w, src_idx);
 
-	for (r = 0; r < w->conf->nroutes; r++)
-		for (c = w->routes[r].qhead; c != NULL; c = c->x->qnext)
-			if (has_src(c, src_idx)) {
-				if (best == NULL || c->x->q_ms < best->x->q_ms)
-					best = c;
-				break;
-			}
-	if (best != NULL)
-		kick(best);
+	if (c != NULL)
+		kick(c);
 }
 
 static void
@@ -401,12 +389,8 @@ wake(struct worker *w, uint32_t wslot)
 		log_debug("wake worker slot %u: %s", wslot, strerror(errno));
 }
 
-/*
- * Woken, or the retry timer: every route's oldest waiter tries again, and
- * idle connections to a source that others wait for (and no one here) go.
- */
-static void
-check(struct worker *w)
+void
+queue_check(struct worker *w)
 {
 	uint32_t r, j;
 
@@ -425,12 +409,6 @@ check(struct worker *w)
 	}
 }
 
-void
-queue_check(struct worker *w)
-{
-	check(w);
-}
-
 static void
 wake_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -441,7 +419,7 @@ wake_cb(struct ev_loop *loop, ev_io *io, int revents)
 	(void)revents;
 	if (read(io->fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
 		log_debug("queue wake-up: %s", strerror(errno));
-	check(w);
+	queue_check(w);
 }
 
 static void
@@ -449,5 +427,5 @@ retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop;
 	(void)revents;
-	check((struct worker *)((char *)t - offsetof(struct worker, q_retry)));
+	queue_check((struct worker *)((char *)t - offsetof(struct worker, q_retry)));
 }

@@ -12,14 +12,16 @@ struct worker;
 /* Per worker: the waiter counts, the wake-up eventfd watcher, the retry
  * timer. 0, or -1 with ENOMEM. */
 int		queue_init(struct worker *w);
-void		queue_free(struct worker *w);
 
 /* A connection holding a slot of conf source src_idx closed (the uconn
  * module reaches it through w->slot_freed, set by queue_init). */
 void		queue_slot_freed(struct worker *w, uint32_t src_idx);
 
-/* The pool tick: idle connections to a source others wait for go, and
- * this worker's waiters try again. */
+/*
+ * Woken, the retry timer, or the pool tick: each route's oldest waiter here
+ * tries again, and idle connections to a source that others wait for (and
+ * no one here) go.
+ */
 void		queue_check(struct worker *w);
 
 #endif
