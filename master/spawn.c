@@ -98,6 +98,8 @@ static uint32_t	alive(const struct gen *g);
 static struct gen *gen_new(struct conf *c, const int *fds, uint32_t generation, char *err,
 		    size_t errlen);
 static void	checker_start(const struct gen *g, struct gen *const *gens, uint32_t ngens);
+static uint32_t	listen_fds(struct gen *const *gens, uint32_t ngens,
+		    int fds[HANDOFF_MAX_LISTEN * 2]);
 static void	resolver_start(const struct gen *g, struct gen *const *gens, uint32_t ngens);
 static void	gen_free(struct gen *g);
 static int	listener_find(const struct gen *g, const struct listener_conf *l);
@@ -189,12 +191,28 @@ gen_free(struct gen *g)
 	free(g);
 }
 
+/*
+ * The listening sockets of the live generations, which a helper process
+ * (health checker, resolver) closes after its fork; returns how many.
+ */
+static uint32_t
+listen_fds(struct gen *const *gens, uint32_t ngens, int fds[HANDOFF_MAX_LISTEN * 2])
+{
+	uint32_t n = 0, k, i;
+
+	for (k = 0; k < ngens; k++)
+		for (i = 0; i < gens[k]->ho.nlisten && n < HANDOFF_MAX_LISTEN * 2; i++)
+			if (!gens[k]->fds_closed)
+				fds[n++] = gens[k]->ho.listen_fd[i];
+	return n;
+}
+
 /* (Re)starts the health checker for g if its configuration has one. */
 static void
 checker_start(const struct gen *g, struct gen *const *gens, uint32_t ngens)
 {
 	int fds[HANDOFF_MAX_LISTEN * 2];
-	uint32_t n = 0, k, i;
+	uint32_t n;
 
 	if (checker_pid > 0) {
 		kill(checker_pid, SIGTERM);
@@ -202,10 +220,7 @@ checker_start(const struct gen *g, struct gen *const *gens, uint32_t ngens)
 	}
 	if (!g->conf->health.enabled)
 		return;
-	for (k = 0; k < ngens; k++)
-		for (i = 0; i < gens[k]->ho.nlisten && n < HANDOFF_MAX_LISTEN * 2; i++)
-			if (!gens[k]->fds_closed)
-				fds[n++] = gens[k]->ho.listen_fd[i];
+	n = listen_fds(gens, ngens, fds);
 	checker_pid = health_spawn(g->conf, seg, g->src_slot, fds, n);
 }
 
@@ -214,7 +229,7 @@ static void
 resolver_start(const struct gen *g, struct gen *const *gens, uint32_t ngens)
 {
 	int fds[HANDOFF_MAX_LISTEN * 2];
-	uint32_t n = 0, k, i;
+	uint32_t n;
 
 	if (resolver_pid > 0) {
 		kill(resolver_pid, SIGTERM);
@@ -222,10 +237,7 @@ resolver_start(const struct gen *g, struct gen *const *gens, uint32_t ngens)
 	}
 	if (!resolve_needed(g->conf))
 		return;
-	for (k = 0; k < ngens; k++)
-		for (i = 0; i < gens[k]->ho.nlisten && n < HANDOFF_MAX_LISTEN * 2; i++)
-			if (!gens[k]->fds_closed)
-				fds[n++] = gens[k]->ho.listen_fd[i];
+	n = listen_fds(gens, ngens, fds);
 	resolver_pid = resolve_spawn(g->conf, seg, g->src_slot, fds, n);
 	if (resolver_pid == -1) {
 		resolver_pid = 0;
