@@ -38,6 +38,8 @@ enum balancer {
 struct addr_conf {
 	struct sockaddr_storage	ss;	/* AF_INET, AF_INET6 or AF_UNIX */
 	socklen_t		len;
+	uint16_t		port;	/* network order, as written (also when the host did
+					 * not resolve at load: resolve = true); 0 for unix: */
 	char			text[CONF_STR_MAX];
 	char			hostport[CONF_STR_MAX];	/* "host:port" as written, for Host when !preserve_host */
 };

@@ -2082,6 +2082,7 @@ parse_addr(const char *text, struct addr_conf *a, const char **why, bool *unreso
 		*why = "the port must be an integer 1..65535";
 		return -1;
 	}
+	a->port = htons((uint16_t)pn);
 	memcpy(host, h, (size_t)(he - h));
 	host[he - h] = '\0';
 	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
@@ -2102,9 +2103,9 @@ parse_addr(const char *text, struct addr_conf *a, const char **why, bool *unreso
 	a->len = (socklen_t)res->ai_addrlen;
 	freeaddrinfo(res);
 	if (a->ss.ss_family == AF_INET)
-		((struct sockaddr_in *)(void *)&a->ss)->sin_port = htons((uint16_t)pn);
+		((struct sockaddr_in *)(void *)&a->ss)->sin_port = a->port;
 	else if (a->ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)(void *)&a->ss)->sin6_port = htons((uint16_t)pn);
+		((struct sockaddr_in6 *)(void *)&a->ss)->sin6_port = a->port;
 	else {
 		memset(a, 0, sizeof(*a));
 		*why = "not an IPv4 or IPv6 address";

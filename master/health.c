@@ -360,39 +360,20 @@ static int
 probe_addr(const struct probe *p, struct sockaddr_storage *ss, socklen_t *len)
 {
 	const struct source_conf *s = p->src;
-	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
-	uint16_t pn;
 	struct shm_addr_rec r;
-	const char *port;
 
 	if (!s->resolve) {
 		memcpy(ss, &s->addr.ss, sizeof(*ss));
 		*len = s->addr.len;
 		return 0;
 	}
-	if (shm_addr_read(p->ss, &r) == -1 || (r.fam != AF_INET && r.fam != AF_INET6)) {
-		if (s->addr.len == 0)
-			return -1;
-		memcpy(ss, &s->addr.ss, sizeof(*ss));	/* the address found at load */
-		*len = s->addr.len;
-		return 0;
-	}
-	memset(ss, 0, sizeof(*ss));
 	/* The port as written: the name may not have resolved at load. */
-	port = strrchr(s->addr.text, ':');
-	pn = htons((uint16_t)atoi(port != NULL ? port + 1 : "0"));
-	if (r.fam == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = pn;
-		memcpy(&sin->sin_addr, r.bytes, 4);
-		*len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = pn;
-		memcpy(&sin6->sin6_addr, r.bytes, 16);
-		*len = sizeof(*sin6);
-	}
+	if (shm_addr_read(p->ss, &r) == 0 && shm_addr_sockaddr(&r, s->addr.port, ss, len) == 0)
+		return 0;
+	if (s->addr.len == 0)
+		return -1;
+	memcpy(ss, &s->addr.ss, sizeof(*ss));	/* the address found at load */
+	*len = s->addr.len;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -779,36 +780,34 @@ shm_worker_claim(struct shm_seg *seg, uint32_t w, int32_t pid, uint64_t conf_gen
 	atomic_store_explicit(&ws->pid, pid, memory_order_release);
 }
 
+/* A reaped worker's share of a multi-writer gauge comes out of the total. */
+static void
+undo_share(_Atomic int64_t *total, _Atomic int64_t *share)
+{
+	int64_t n = atomic_load_explicit(share, memory_order_relaxed);
+
+	if (n == 0)
+		return;
+	atomic_fetch_sub_explicit(total, n, memory_order_relaxed);
+	atomic_store_explicit(share, 0, memory_order_relaxed);
+}
+
 void
 shm_worker_reap(struct shm_seg *seg, uint32_t w)
 {
 	struct shm_worker *ws = shm_worker(seg, w);
 	uint32_t s;
-	int64_t share;
 
+	/*
+	 * Its requests in flight, its connections and its waiters went with it:
+	 * take its share out of each source's global count.
+	 */
 	for (s = 0; s < seg->max_sources; s++) {
 		struct shm_wsrc *c = shm_wsrc(seg, w, s);
 
-		share = atomic_load_explicit(&c->active, memory_order_relaxed);
-		if (share == 0)
-			continue;
-		atomic_fetch_sub_explicit(&seg->sources[s].active, share, memory_order_relaxed);
-		atomic_store_explicit(&c->active, 0, memory_order_relaxed);
-	}
-	/* Its connections closed with it and its queue is gone: undo both shares. */
-	for (s = 0; s < seg->max_sources; s++) {
-		struct shm_wsrc *c = shm_wsrc(seg, w, s);
-
-		if ((share = atomic_load_explicit(&c->conns, memory_order_relaxed)) != 0) {
-			atomic_fetch_sub_explicit(&seg->sources[s].conns, share,
-			    memory_order_relaxed);
-			atomic_store_explicit(&c->conns, 0, memory_order_relaxed);
-		}
-		if ((share = atomic_load_explicit(&c->queued, memory_order_relaxed)) != 0) {
-			atomic_fetch_sub_explicit(&seg->sources[s].queued, share,
-			    memory_order_relaxed);
-			atomic_store_explicit(&c->queued, 0, memory_order_relaxed);
-		}
+		undo_share(&seg->sources[s].active, &c->active);
+		undo_share(&seg->sources[s].conns, &c->conns);
+		undo_share(&seg->sources[s].queued, &c->queued);
 		atomic_store_explicit(&c->q_head_ms, 0, memory_order_relaxed);
 	}
 	for (s = 0; s < seg->max_routes; s++)
@@ -996,4 +995,28 @@ shm_addr_read(const struct shm_source *src, struct shm_addr_rec *r)
 		}
 	}
 	return -1;
+}
+
+int
+shm_addr_sockaddr(const struct shm_addr_rec *r, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
+
+	if (r->fam != AF_INET && r->fam != AF_INET6)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (r->fam == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		memcpy(&sin->sin_addr, r->bytes, 4);
+		*len = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = port;
+		memcpy(&sin6->sin6_addr, r->bytes, 16);
+		*len = sizeof(*sin6);
+	}
+	return 0;
 }

@@ -7,6 +7,7 @@
 #define SLUICE_SHM_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <assert.h>
 #include <stddef.h>
@@ -465,5 +466,12 @@ uint32_t shm_addr_write(struct shm_source *src, uint32_t fam, const void *bytes)
 /* Copies the published address consistently into a; returns 0, or -1 if the
  * writer stayed in the middle of a write for every retry. */
 int	shm_addr_read(const struct shm_source *src, struct shm_addr_rec *a);
+
+/*
+ * The socket address of record r with port (network order): fills ss and
+ * *len; returns 0, or -1 when r holds no IPv4 or IPv6 address.
+ */
+int	shm_addr_sockaddr(const struct shm_addr_rec *r, uint16_t port,
+	    struct sockaddr_storage *ss, socklen_t *len);
 
 #endif

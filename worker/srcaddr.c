@@ -5,9 +5,6 @@
  */
 #include "worker/srcaddr.h"
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-
 #include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -29,11 +26,9 @@ struct srcaddr {
 	const struct shm_source	*ss;	/* its shm slot, or NULL */
 	uint32_t		 gen;	/* agen of addr; valid only when have */
 	int			 have;	/* addr holds a published address */
-	uint16_t		 port;	/* network order, from the configuration */
 	struct addr_conf	 addr;
 };
 
-static uint16_t	conf_port(const struct addr_conf *a);
 static void	refresh(struct worker *w, uint32_t src_idx, struct srcaddr *sa, uint32_t gen);
 
 int
@@ -59,16 +54,8 @@ srcaddr_init(struct worker *w)
 			continue;
 		sa->ss = shm_source(w->ho->shm, w->ho->src_slot[i]);
 		sa->addr = c->sources[i].addr;
-		sa->port = conf_port(&c->sources[i].addr);
 	}
 	return 0;
-}
-
-void
-srcaddr_free(struct worker *w)
-{
-	free(w->sa);
-	w->sa = NULL;
 }
 
 const struct addr_conf *
@@ -100,21 +87,6 @@ srcaddr_stale(struct worker *w, uint32_t src_idx, uint32_t gen)
 	return atomic_load_explicit(&sa->ss->agen, memory_order_relaxed) != gen;
 }
 
-/* The port of "host:port" / "[v6]:port" as written (the name may not have
- * resolved at load, so ss may hold none). Network order. */
-static uint16_t
-conf_port(const struct addr_conf *a)
-{
-	const char *p = strrchr(a->text, ':');
-	unsigned long n = 0;
-
-	if (p == NULL)
-		return 0;
-	for (p++; *p >= '0' && *p <= '9' && n <= 65535; p++)
-		n = n * 10 + (unsigned long)(*p - '0');
-	return htons((uint16_t)(n <= 65535 ? n : 0));
-}
-
 /*
  * Re-reads the slot after agen moved (or while there is no address yet).
  * A slot now bound to another address text belongs to a newer generation's
@@ -125,8 +97,6 @@ refresh(struct worker *w, uint32_t src_idx, struct srcaddr *sa, uint32_t g)
 {
 	const struct addr_conf *conf = &w->conf->sources[src_idx].addr;
 	struct shm_addr_rec r;
-	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&sa->addr.ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)&sa->addr.ss;
 
 	if (strncmp(sa->ss->addr, conf->text, sizeof(sa->ss->addr) - 1) != 0) {
 		if (sa->have)
@@ -135,25 +105,10 @@ refresh(struct worker *w, uint32_t src_idx, struct srcaddr *sa, uint32_t g)
 	}
 	if (shm_addr_read(sa->ss, &r) == -1)
 		return;		/* a writer died mid-write: keep the copy we have */
-	if (r.fam != AF_INET && r.fam != AF_INET6) {
-		sa->have = 0;
-		sa->gen = r.gen;
-		return;
-	}
-	memset(&sa->addr.ss, 0, sizeof(sa->addr.ss));
-	if (r.fam == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = sa->port;
-		memcpy(&sin->sin_addr, r.bytes, 4);
-		sa->addr.len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = sa->port;
-		memcpy(&sin6->sin6_addr, r.bytes, 16);
-		sa->addr.len = sizeof(*sin6);
-	}
+	/* The port as written: the name may not have resolved at load. */
 	sa->gen = r.gen;
-	sa->have = 1;
-	log_debug("source %s: connecting to the address of generation %u",
-	    w->conf->sources[src_idx].name, r.gen);
+	sa->have = shm_addr_sockaddr(&r, conf->port, &sa->addr.ss, &sa->addr.len) == 0;
+	if (sa->have)
+		log_debug("source %s: connecting to the address of generation %u",
+		    w->conf->sources[src_idx].name, r.gen);
 }

@@ -15,8 +15,6 @@ struct worker;
 /* Builds the worker's per-source cache (w->sa); 0, or -1 with ENOMEM. */
 int	srcaddr_init(struct worker *w);
 
-void	srcaddr_free(struct worker *w);
-
 /*
  * The address to connect to for conf source src_idx; *gen receives the
  * generation it belongs to (0 for a source that is not re-resolved).

@@ -1195,6 +1195,8 @@ Test(conf_load, resolve_name_that_does_not_resolve_yet, .fini = rm_tmp)
 	cr_assert_eq(c->sources[0].addr.len, 0, "no address until the resolver has one");
 	cr_assert_str_eq(c->sources[0].addr.text, "nonexistent.invalid:8080");
 	cr_assert_str_eq(c->sources[0].addr.hostport, "nonexistent.invalid:8080");
+	cr_assert_eq(c->sources[0].addr.port, htons(8080), "the port is known without the host");
+	cr_assert_eq(c->sources[1].addr.port, htons(9));
 	cr_assert_eq(warns.err[0].line, 2);
 	cr_assert_not_null(strstr(warns.err[0].msg, "sources[0].address: "
 	    "\"nonexistent.invalid:8080\" does not resolve now ("), "%s", warns.err[0].msg);

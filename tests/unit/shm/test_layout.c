@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -692,6 +694,32 @@ Test(shm_addr, write_read_round_trip)
 	cr_assert_eq(shm_addr_read(&src, &r), 0);
 	cr_assert_eq(r.fam, 0);
 	cr_assert_eq(r.gen, 3);
+}
+
+Test(shm_addr, socket_address_of_a_record)
+{
+	struct shm_addr_rec r = { .fam = AF_INET, .bytes = { 127, 0, 0, 2 } };
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)&ss;
+	socklen_t len = 0;
+
+	cr_assert_eq(shm_addr_sockaddr(&r, htons(8080), &ss, &len), 0);
+	cr_assert_eq(len, sizeof(*sin));
+	cr_assert_eq(sin->sin_family, AF_INET);
+	cr_assert_eq(sin->sin_port, htons(8080));
+	cr_assert_eq(sin->sin_addr.s_addr, htonl(0x7f000002));
+	r = (struct shm_addr_rec){ .fam = AF_INET6, .bytes = { 0x20, 0x01, [15] = 1 } };
+	cr_assert_eq(shm_addr_sockaddr(&r, htons(443), &ss, &len), 0);
+	cr_assert_eq(len, sizeof(*sin6));
+	cr_assert_eq(sin6->sin6_family, AF_INET6);
+	cr_assert_eq(sin6->sin6_port, htons(443));
+	cr_assert_arr_eq(sin6->sin6_addr.s6_addr, r.bytes, 16);
+	/* No address (yet, or withdrawn): nothing to connect to, ss untouched. */
+	r.fam = 0;
+	len = 7;
+	cr_assert_eq(shm_addr_sockaddr(&r, htons(80), &ss, &len), -1);
+	cr_assert_eq(len, 7);
 }
 
 Test(shm_addr, reader_gives_up_on_a_writer_stuck_mid_write)
